@@ -1,0 +1,48 @@
+// Module entry: registers the native classes and the kernel functions.
+#include <napi.h>
+
+#include "../runtime/cpu_features.h"
+#include "../runtime/thread_pool.h"
+#include "kernels_wrap.h"
+#include "model_wrap.h"
+#include "state_wrap.h"
+
+namespace rg::binding {
+
+static Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CpuFeatures f = detect_cpu_features();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("best", simd_level_name(best_simd_level()));
+  std::string err;
+  o.Set("selected", simd_level_name(default_simd_level(&err)));
+  if (!err.empty()) o.Set("selectionError", err);
+  o.Set("physicalCores", physical_core_count());
+  Napi::Object feats = Napi::Object::New(env);
+  feats.Set("avx2", f.avx2);
+  feats.Set("fma", f.fma);
+  feats.Set("f16c", f.f16c);
+  feats.Set("avx512f", f.avx512f);
+  feats.Set("avx512bw", f.avx512bw);
+  feats.Set("avx512vl", f.avx512vl);
+  feats.Set("avx512bf16", f.avx512bf16);
+  feats.Set("avx512vnni", f.avx512vnni);
+  o.Set("features", feats);
+  return o;
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeModel", ModelWrap::Define(env));
+  exports.Set("NativeState", StateWrap::Define(env));
+  exports.Set("kernels", define_kernels(env));
+  exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo));
+  return exports;
+}
+
+}  // namespace rg::binding
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return rg::binding::Init(env, exports);
+}
+
+NODE_API_MODULE(recurrentgemma, InitAddon)

@@ -1,0 +1,230 @@
+#include "model_wrap.h"
+
+#include <set>
+#include <stdexcept>
+
+#include "../runtime/cpu_features.h"
+#include "convert.h"
+#include "state_wrap.h"
+
+namespace rg::binding {
+
+static std::atomic<uint64_t> next_model_id{1};
+
+static ModelConfig read_config(const Napi::Object& o) {
+  ModelConfig c;
+  const int64_t big = int64_t{1} << 30;
+  c.vocab_size = get_int_prop(o, "vocabSize", 1, big);
+  c.width = get_int_prop(o, "width", 1, big);
+  c.mlp_width = get_int_prop(o, "mlpWidth", 1, big);
+  c.lru_width = get_int_prop(o, "lruWidth", 1, big);
+  c.num_heads = get_int_prop(o, "numHeads", 1, big);
+  c.head_dim = get_int_prop(o, "headDim", 1, big);
+  c.window = get_int_prop(o, "window", 1, big);
+  c.conv_width = get_int_prop(o, "convWidth", 1, 64);
+  c.logits_soft_cap = static_cast<float>(get_number_prop(o, "logitsSoftCap"));
+  c.rms_norm_eps = static_cast<float>(get_number_prop(o, "rmsNormEps"));
+  c.embed_scale = static_cast<float>(get_number_prop(o, "embedScale"));
+  c.rope_theta = static_cast<float>(get_number_prop(o, "ropeTheta"));
+  c.rope_dims = get_int_prop(o, "ropeDims", 0, big);
+  Napi::Value blocks = o.Get("blockTypes");
+  if (!blocks.IsArray()) fail(o.Env(), "ERR_RG_INVALID_ARGUMENT", "blockTypes must be an array");
+  Napi::Array arr = blocks.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); ++i)
+    c.blocks.push_back(static_cast<BlockKind>(get_int(arr.Get(i), "blockTypes[i]", 0, 1)));
+  const std::string problem = check_config(c);
+  if (!problem.empty()) fail(o.Env(), "ERR_RG_INVALID_CONFIG", "invalid model config: " + problem, true);
+  return c;
+}
+
+static DType read_dtype(const Napi::Value& v, const std::string& name) {
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "F32") return DType::F32;
+  if (s == "BF16") return DType::BF16;
+  if (s == "F16") return DType::F16;
+  fail(v.Env(), "ERR_RG_INVALID_ARGUMENT", "tensor " + name + ": unsupported dtype '" + s + "'");
+}
+
+Napi::Function ModelWrap::Define(Napi::Env env) {
+  return DefineClass(env, "NativeModel",
+                     {InstanceMethod("forward", &ModelWrap::Forward),
+                      InstanceMethod("info", &ModelWrap::Info),
+                      InstanceMethod("dispose", &ModelWrap::Dispose)});
+}
+
+// new NativeModel(config, files: string[], tensors: TensorSource[], { threads, simd })
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info), id_(next_model_id++) {
+  Napi::Env env = info.Env();
+  const ModelConfig config = read_config(get_object(info[0], "config"));
+  if (!info[1].IsArray()) fail(env, "ERR_RG_INVALID_ARGUMENT", "files must be an array");
+  std::vector<std::string> files;
+  Napi::Array fa = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < fa.Length(); ++i) {
+    if (!fa.Get(i).IsString()) fail(env, "ERR_RG_INVALID_ARGUMENT", "files must be strings");
+    files.push_back(fa.Get(i).As<Napi::String>().Utf8Value());
+  }
+  if (!info[2].IsArray()) fail(env, "ERR_RG_INVALID_ARGUMENT", "tensors must be an array");
+  std::vector<TensorSource> tensors;
+  Napi::Array ta = info[2].As<Napi::Array>();
+  const int64_t max_offset = int64_t{1} << 53;
+  for (uint32_t i = 0; i < ta.Length(); ++i) {
+    Napi::Object t = get_object(ta.Get(i), "tensor");
+    TensorSource s;
+    if (!t.Get("name").IsString()) fail(env, "ERR_RG_INVALID_ARGUMENT", "tensor name must be a string");
+    s.name = t.Get("name").As<Napi::String>().Utf8Value();
+    s.file = static_cast<int32_t>(get_int_prop(t, "file", 0, static_cast<int64_t>(files.size()) - 1));
+    s.dtype = read_dtype(t.Get("dtype"), s.name);
+    if (!t.Get("shape").IsArray()) fail(env, "ERR_RG_INVALID_ARGUMENT", "tensor " + s.name + ": shape must be an array");
+    Napi::Array sh = t.Get("shape").As<Napi::Array>();
+    if (sh.Length() > 8) fail(env, "ERR_RG_INVALID_ARGUMENT", "tensor " + s.name + ": too many dimensions");
+    for (uint32_t d = 0; d < sh.Length(); ++d) s.shape.push_back(get_int(sh.Get(d), "shape", 0, max_offset));
+    s.offset = static_cast<uint64_t>(get_int_prop(t, "offset", 0, max_offset));
+    s.nbytes = static_cast<uint64_t>(get_int_prop(t, "nbytes", 0, max_offset));
+    tensors.push_back(std::move(s));
+  }
+  int threads = physical_core_count();
+  std::string simd_error;
+  SimdLevel level = default_simd_level(&simd_error);
+  if (!simd_error.empty()) fail(env, "ERR_RG_INVALID_SIMD", simd_error, true);
+  if (info[3].IsObject()) {
+    Napi::Object opts = info[3].As<Napi::Object>();
+    if (opts.Has("threads") && !opts.Get("threads").IsUndefined())
+      threads = static_cast<int>(get_int_prop(opts, "threads", 1, 256));
+    if (opts.Has("simd") && opts.Get("simd").IsString()) {
+      const std::string s = opts.Get("simd").As<Napi::String>().Utf8Value();
+      if (s == "auto") level = best_simd_level();
+      else if (!parse_simd_level(s, &level) || !simd_level_available(level))
+        fail(env, "ERR_RG_INVALID_SIMD", "simd level '" + s + "' is not available on this CPU", true);
+    }
+  }
+  try {
+    model_ = std::make_shared<Model>(config, files, tensors, threads, kernels_for(level));
+  } catch (const std::exception& e) {
+    fail(env, "ERR_RG_CHECKPOINT", e.what());
+  }
+}
+
+Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!model_) fail(env, "ERR_RG_DISPOSED", "the model has been disposed");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("simd", model_->kernels().name);
+  o.Set("threads", model_->threads());
+  o.Set("mappedBytes", static_cast<double>(model_->weights.mapped_bytes()));
+  o.Set("ownedBytes", static_cast<double>(model_->weights.owned_bytes()));
+  return o;
+}
+
+Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  if (running.load() > 0) fail(info.Env(), "ERR_RG_BUSY", "cannot dispose the model while a forward pass is running");
+  model_.reset();
+  return info.Env().Undefined();
+}
+
+namespace {
+
+class ForwardWorker : public Napi::AsyncWorker {
+ public:
+  ForwardWorker(Napi::Env env, ModelWrap* owner, std::shared_ptr<Model> model)
+      : Napi::AsyncWorker(env, "recurrentgemma.forward"), deferred_(Napi::Promise::Deferred::New(env)),
+        owner_(owner), model_(std::move(model)) {
+    owner_->running++;
+    owner_ref_ = Napi::Persistent(owner_->Value());
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void add(Napi::Object state_obj, State* state, std::vector<int32_t> tokens, bool all_logits,
+           Napi::Float32Array out) {
+    refs_.push_back(Napi::Persistent(state_obj));
+    outputs_.push_back(Napi::Persistent(out.As<Napi::Object>()));
+    tokens_.push_back(std::move(tokens));
+    Segment s;
+    s.state = state;
+    s.count = static_cast<int64_t>(tokens_.back().size());
+    s.all_logits = all_logits;
+    s.logits = out.Data();
+    segments_.push_back(s);
+    state->busy = true;
+  }
+
+  void Execute() override {
+    try {
+      for (size_t i = 0; i < segments_.size(); ++i) segments_[i].tokens = tokens_[i].data();
+      model_->forward(segments_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    release();
+    Napi::Array result = Napi::Array::New(env, outputs_.size());
+    for (size_t i = 0; i < outputs_.size(); ++i) result.Set(static_cast<uint32_t>(i), outputs_[i].Value());
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    release();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  void release() {
+    for (auto& s : segments_) s.state->busy = false;
+    owner_->running--;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  ModelWrap* owner_;
+  std::shared_ptr<Model> model_;
+  Napi::ObjectReference owner_ref_;
+  std::vector<Napi::ObjectReference> refs_, outputs_;
+  std::vector<std::vector<int32_t>> tokens_;
+  std::vector<Segment> segments_;
+};
+
+}  // namespace
+
+// forward([{ state, tokens: Int32Array, allLogits: boolean }]) -> Promise<Float32Array[]>
+Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!model_) fail(env, "ERR_RG_DISPOSED", "the model has been disposed");
+  if (!info[0].IsArray()) fail(env, "ERR_RG_INVALID_ARGUMENT", "forward expects an array of segments");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  if (arr.Length() == 0) fail(env, "ERR_RG_INVALID_ARGUMENT", "forward needs at least one sequence");
+  const int64_t V = model_->config.vocab_size;
+  std::set<State*> seen;
+  struct Checked { Napi::Object obj; State* state; std::vector<int32_t> tokens; bool all; };
+  std::vector<Checked> checked;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Object seg = get_object(arr.Get(i), "segment");
+    Napi::Value sv = seg.Get("state");
+    if (!sv.IsObject() || !sv.As<Napi::Object>().InstanceOf(StateWrap::constructor->Value()))
+      fail(env, "ERR_RG_INVALID_ARGUMENT", "segment.state must be a state created by this model");
+    StateWrap* sw = StateWrap::Unwrap(sv.As<Napi::Object>());
+    if (!sw->state()) fail(env, "ERR_RG_DISPOSED", "the state has been disposed");
+    if (sw->model_id() != id_) fail(env, "ERR_RG_FOREIGN_STATE", "the state belongs to a different model");
+    if (sw->state()->busy) fail(env, "ERR_RG_BUSY", "the state is already in use by another forward pass");
+    if (!seen.insert(sw->state()).second) fail(env, "ERR_RG_INVALID_ARGUMENT", "the same state appears twice in one batch");
+    Napi::Int32Array ids = get_i32(seg.Get("tokens"), "tokens");
+    if (ids.ElementLength() == 0) fail(env, "ERR_RG_INVALID_ARGUMENT", "tokens must not be empty");
+    std::vector<int32_t> tokens(ids.Data(), ids.Data() + ids.ElementLength());
+    for (size_t j = 0; j < tokens.size(); ++j)
+      if (tokens[j] < 0 || tokens[j] >= V)
+        fail(env, "ERR_RG_TOKEN_RANGE", "token id " + std::to_string(tokens[j]) + " at index " + std::to_string(j) + " is outside the vocabulary [0, " + std::to_string(V) + ")", true);
+    checked.push_back({sv.As<Napi::Object>(), sw->state(), std::move(tokens), seg.Get("allLogits").ToBoolean().Value()});
+  }
+  auto* worker = new ForwardWorker(env, this, model_);
+  for (auto& c : checked) {
+    const size_t n = c.all ? c.tokens.size() * static_cast<size_t>(V) : static_cast<size_t>(V);
+    Napi::Float32Array out = Napi::Float32Array::New(env, n);
+    worker->add(c.obj, c.state, std::move(c.tokens), c.all, out);
+  }
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
+}  // namespace rg::binding

@@ -1,0 +1,209 @@
+#include "griffin.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rg {
+
+// The rows of one round: for each segment, a contiguous run of rows [row0, row0 + n) at positions
+// state->position + [0, n).
+struct Model::Round {
+  struct Part {
+    State* state;
+    int64_t row0, n;
+  };
+  std::vector<Part> parts;
+  int64_t rows = 0;
+  std::vector<float> x, a, t0, t1, t2, t3;  // residual, normed, temporaries
+};
+
+Model::Model(const ModelConfig& c, const std::vector<std::string>& files,
+             const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels)
+    : config(c), weights(c, files, tensors), pool_(threads), kernels_(kernels) {}
+
+void Model::parallel_matmul(const float* x, int64_t ldx, int64_t rows, const Matrix& w,
+                            const float* bias, float* y, int64_t ldy) {
+  // Split output features: every thread streams a disjoint slice of the weights once.
+  const int64_t grain = std::max<int64_t>(16, 4096 / std::max<int64_t>(1, rows));
+  pool_.parallel_for(w.rows, grain, [&](int64_t r0, int64_t r1) {
+    kernels_.matmul(x, ldx, rows, w, bias, y, ldy, r0, r1);
+  });
+}
+
+void Model::recurrent_block(Round& r, size_t layer, const float* a, float* out) {
+  const ModelConfig& c = config;
+  const RecurrentWeights& w = weights.layers[layer].rec;
+  const int64_t L = c.lru_width, H = c.num_heads, bw = L / H, R = r.rows;
+  float* ybr = r.t0.data();
+  float* xbr = r.t1.data();
+  float* conv = r.t2.data();
+  float* gates = r.t3.data();  // [R, L] input gate then [R, L] recurrent gate
+  parallel_matmul(a, c.width, R, w.linear_y, w.bias_y.data(), ybr, L);
+  kernels_.gelu(ybr, R * L, ybr);
+  parallel_matmul(a, c.width, R, w.linear_x, w.bias_x.data(), xbr, L);
+  for (const auto& p : r.parts) {
+    float* state = p.state->conv(layer, L);
+    pool_.parallel_for(L, 64, [&](int64_t c0, int64_t c1) {
+      kernels_.conv1d(xbr + p.row0 * L, p.n, L, w.conv_w.data(), c.conv_width, w.conv_b.data(),
+                      state, conv + p.row0 * L, c0, c1);
+    });
+  }
+  float* gate_x = gates;
+  float* gate_a = gates + R * L;
+  pool_.parallel_for(2 * H, 1, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t h = j % H;
+      const bool input = j < H;
+      kernels_.matmul(conv + h * bw, L, R, input ? w.gate_x[h] : w.gate_a[h],
+                      (input ? w.gate_x_bias : w.gate_a_bias).data() + h * bw,
+                      (input ? gate_x : gate_a) + h * bw, L, 0, bw);
+    }
+  });
+  float* z = xbr;  // xbr is no longer needed
+  for (const auto& p : r.parts) {
+    const int64_t off = p.row0 * L;
+    float* h = p.state->rg_lru(layer);
+    pool_.parallel_for(L, 64, [&](int64_t c0, int64_t c1) {
+      kernels_.rglru(conv + off, gate_x + off, gate_a + off, w.neg_softplus8.data(), p.n, L,
+                     p.state->position, h, z + off, c0, c1);
+    });
+  }
+  for (int64_t i = 0; i < R * L; ++i) z[i] *= ybr[i];
+  parallel_matmul(z, L, R, w.linear_out, w.bias_out.data(), out, c.width);
+}
+
+void Model::attention_block(Round& r, size_t layer, const float* a, float* out) {
+  const ModelConfig& c = config;
+  const AttentionWeights& w = weights.layers[layer].att;
+  const int64_t H = c.num_heads, hd = c.head_dim, W = c.window, R = r.rows, QW = H * hd;
+  float* q = r.t0.data();
+  float* k = r.t1.data();
+  float* v = r.t1.data() + R * hd;
+  float* o = r.t2.data();
+  parallel_matmul(a, c.width, R, w.q, nullptr, q, QW);
+  parallel_matmul(a, c.width, R, w.k, nullptr, k, hd);
+  parallel_matmul(a, c.width, R, w.v, nullptr, v, hd);
+  for (const auto& p : r.parts) {
+    const int64_t pos0 = p.state->position;
+    kernels_.rope(q + p.row0 * QW, QW, p.n, H, hd, c.rope_dims, pos0, c.rope_theta);
+    kernels_.rope(k + p.row0 * hd, hd, p.n, 1, hd, c.rope_dims, pos0, c.rope_theta);
+    float* kc = p.state->keys(layer);
+    float* vc = p.state->values(layer, W, hd);
+    pool_.parallel_for(H, 1, [&](int64_t h0, int64_t h1) {
+      std::vector<float> scratch(static_cast<size_t>(W + p.n));
+      kernels_.local_attention(q + p.row0 * QW, QW, k + p.row0 * hd, v + p.row0 * hd, kc, vc,
+                               pos0, p.n, hd, W, h0, h1, o + p.row0 * QW, QW, scratch.data());
+    });
+    // Attend first, then overwrite: slot (p mod W) still holds position p - W, which is visible.
+    ring_write(k + p.row0 * hd, v + p.row0 * hd, pos0, p.n, hd, W, kc, vc);
+  }
+  parallel_matmul(o, QW, R, w.o, w.bias_o.data(), out, c.width);
+}
+
+void Model::mlp_block(Round& r, size_t layer, const float* b, float* out) {
+  const ModelConfig& c = config;
+  const LayerWeights& w = weights.layers[layer];
+  const int64_t F = c.mlp_width, R = r.rows;
+  float* g = r.t0.data();
+  float* u = r.t1.data();
+  parallel_matmul(b, c.width, R, w.mlp_gate, w.bias_gate.data(), g, F);
+  parallel_matmul(b, c.width, R, w.mlp_up, w.bias_up.data(), u, F);
+  kernels_.gelu_mul(g, u, R * F, g);
+  parallel_matmul(g, F, R, w.mlp_down, w.bias_down.data(), out, c.width);
+}
+
+void Model::run_round(Round& r) {
+  const ModelConfig& c = config;
+  const int64_t D = c.width, R = r.rows;
+  float* x = r.x.data();
+  float* a = r.a.data();
+  std::vector<float> delta(static_cast<size_t>(R * D));
+  for (size_t i = 0; i < weights.layers.size(); ++i) {
+    const LayerWeights& lw = weights.layers[i];
+    for (int64_t row = 0; row < R; ++row)
+      kernels_.rmsnorm(x + row * D, lw.temporal_norm.data(), D, c.rms_norm_eps, a + row * D);
+    if (lw.kind == BlockKind::Recurrent) recurrent_block(r, i, a, delta.data());
+    else attention_block(r, i, a, delta.data());
+    for (int64_t j = 0; j < R * D; ++j) x[j] += delta[j];
+    for (int64_t row = 0; row < R; ++row)
+      kernels_.rmsnorm(x + row * D, lw.channel_norm.data(), D, c.rms_norm_eps, a + row * D);
+    mlp_block(r, i, a, delta.data());
+    for (int64_t j = 0; j < R * D; ++j) x[j] += delta[j];
+  }
+}
+
+void Model::forward(std::vector<Segment>& segments) {
+  const ModelConfig& c = config;
+  const int64_t D = c.width, V = c.vocab_size;
+  const int64_t wide = std::max({c.mlp_width, c.lru_width, c.num_heads * c.head_dim});
+  std::vector<int64_t> done(segments.size(), 0);
+  Round r;
+  for (;;) {
+    // Fill a round with up to kMaxRowsPerRound rows, taking a share of every unfinished segment.
+    r.parts.clear();
+    r.rows = 0;
+    size_t pending = 0;
+    for (size_t s = 0; s < segments.size(); ++s) pending += done[s] < segments[s].count;
+    if (pending == 0) break;
+    const int64_t share = std::max<int64_t>(1, kMaxRowsPerRound / static_cast<int64_t>(pending));
+    std::vector<size_t> owner;
+    for (size_t s = 0; s < segments.size(); ++s) {
+      const int64_t n = std::min(share, segments[s].count - done[s]);
+      if (n <= 0) continue;
+      r.parts.push_back({segments[s].state, r.rows, n});
+      owner.push_back(s);
+      r.rows += n;
+    }
+    const int64_t R = r.rows;
+    r.x.resize(R * D);
+    r.a.resize(R * D);
+    for (auto* t : {&r.t0, &r.t1, &r.t2, &r.t3}) t->resize(2 * R * wide);
+    for (size_t i = 0; i < r.parts.size(); ++i) {
+      const Segment& seg = segments[owner[i]];
+      embed_rows(weights.embed, seg.tokens + done[owner[i]], r.parts[i].n, c.embed_scale,
+                 r.x.data() + r.parts[i].row0 * D);
+    }
+    run_round(r);
+
+    // Logits only for the rows that were asked for.
+    std::vector<const float*> src;
+    std::vector<float*> dst;
+    for (size_t i = 0; i < r.parts.size(); ++i) {
+      const Segment& seg = segments[owner[i]];
+      const auto& p = r.parts[i];
+      const int64_t first = done[owner[i]];
+      for (int64_t j = 0; j < p.n; ++j) {
+        const bool last = first + j == seg.count - 1;
+        if (seg.all_logits || last) {
+          src.push_back(r.x.data() + (p.row0 + j) * D);
+          dst.push_back(seg.all_logits ? seg.logits + (first + j) * V : seg.logits);
+        }
+      }
+      p.state->position += p.n;
+      done[owner[i]] += p.n;
+    }
+    if (src.empty()) continue;
+    const int64_t n = static_cast<int64_t>(src.size());
+    std::vector<float> hn(static_cast<size_t>(n * D));
+    for (int64_t j = 0; j < n; ++j)
+      kernels_.rmsnorm(src[j], weights.final_norm.data(), D, c.rms_norm_eps, hn.data() + j * D);
+    const bool contiguous = [&] {
+      for (int64_t j = 1; j < n; ++j) if (dst[j] != dst[0] + j * V) return false;
+      return true;
+    }();
+    std::vector<float> gathered;
+    float* out = dst[0];
+    if (!contiguous) {
+      gathered.resize(static_cast<size_t>(n * V));
+      out = gathered.data();
+    }
+    parallel_matmul(hn.data(), D, n, weights.embed, nullptr, out, V);
+    pool_.parallel_for(n, 1, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j) kernels_.softcap(out + j * V, V, c.logits_soft_cap);
+    });
+    if (!contiguous)
+      for (int64_t j = 0; j < n; ++j) std::memcpy(dst[j], out + j * V, sizeof(float) * V);
+  }
+}
+
+}  // namespace rg

@@ -1,0 +1,59 @@
+// The Griffin / RecurrentGemma forward pass, composed from kernels. It advances one or several
+// independent sequences at once: the rows of all sequences go through every projection together
+// (weights are read once per step for the whole batch), while the temporal mixing (Conv1D, RG-LRU,
+// local attention) runs per sequence on its own state and position.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../kernels/kernels.h"
+#include "../runtime/thread_pool.h"
+#include "config.h"
+#include "state.h"
+#include "weights.h"
+
+namespace rg {
+
+// One sequence's share of a forward call.
+struct Segment {
+  State* state = nullptr;
+  const int32_t* tokens = nullptr;  // validated ids, all < vocab_size
+  int64_t count = 0;                // >= 1
+  bool all_logits = false;
+  float* logits = nullptr;          // [count, V] when all_logits, else [V]
+};
+
+class Model {
+ public:
+  Model(const ModelConfig& config, const std::vector<std::string>& files,
+        const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels);
+
+  const ModelConfig config;
+  const Weights weights;
+
+  // Advances every segment's state by its tokens. Segments must use distinct states.
+  void forward(std::vector<Segment>& segments);
+
+  // Largest number of rows pushed through the projections together; longer inputs are processed
+  // in rounds (the state carries everything between them).
+  static constexpr int64_t kMaxRowsPerRound = 256;
+
+  int threads() const { return pool_.size(); }
+  const KernelTable& kernels() const { return kernels_; }
+
+ private:
+  struct Round;
+  void run_round(Round& round);
+  void parallel_matmul(const float* x, int64_t ldx, int64_t rows, const Matrix& w,
+                       const float* bias, float* y, int64_t ldy);
+  void recurrent_block(Round& r, size_t layer, const float* a, float* out);
+  void attention_block(Round& r, size_t layer, const float* a, float* out);
+  void mlp_block(Round& r, size_t layer, const float* b, float* out);
+
+  ThreadPool pool_;
+  const KernelTable& kernels_;
+};
+
+}  // namespace rg

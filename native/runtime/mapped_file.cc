@@ -1,0 +1,77 @@
+#include "mapped_file.h"
+
+#include <stdexcept>
+
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+namespace rg {
+
+#if defined(_WIN32)
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  HANDLE file = CreateFileA(path.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
+                            FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (file == INVALID_HANDLE_VALUE) throw std::runtime_error("cannot open " + path);
+  LARGE_INTEGER size;
+  if (!GetFileSizeEx(file, &size)) {
+    CloseHandle(file);
+    throw std::runtime_error("cannot stat " + path);
+  }
+  size_ = static_cast<uint64_t>(size.QuadPart);
+  if (size_ == 0) {
+    CloseHandle(file);
+    data_ = fallback_.data();
+    return;
+  }
+  HANDLE mapping = CreateFileMappingA(file, nullptr, PAGE_READONLY, 0, 0, nullptr);
+  CloseHandle(file);
+  if (!mapping) throw std::runtime_error("cannot map " + path);
+  data_ = static_cast<const uint8_t*>(MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0));
+  if (!data_) {
+    CloseHandle(mapping);
+    throw std::runtime_error("cannot map " + path);
+  }
+  handle_ = mapping;
+}
+
+MappedFile::~MappedFile() {
+  if (handle_) {
+    UnmapViewOfFile(data_);
+    CloseHandle(static_cast<HANDLE>(handle_));
+  }
+}
+#else
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw std::runtime_error("cannot open " + path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot stat " + path);
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ == 0) {
+    ::close(fd);
+    data_ = fallback_.data();
+    return;
+  }
+  void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) throw std::runtime_error("cannot map " + path);
+  data_ = static_cast<const uint8_t*>(p);
+  handle_ = p;
+}
+
+MappedFile::~MappedFile() {
+  if (handle_) munmap(handle_, size_);
+}
+#endif
+
+}  // namespace rg
