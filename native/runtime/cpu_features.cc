@@ -69,7 +69,17 @@ const char* simd_level_name(SimdLevel level) {
   return "scalar";
 }
 
-bool simd_simd_level_available(SimdLevel level) {
+bool parse_simd_level(const std::string& name, SimdLevel* level) {
+  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+    if (name == simd_level_name(l)) {
+      *level = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool simd_level_available(SimdLevel level) {
   static const CpuFeatures f = detect_cpu_features();
   switch (level) {
     case SimdLevel::Scalar: return true;

@@ -1,0 +1,126 @@
+import * as fs from 'fs';
+
+import { CheckpointError } from '../errors';
+
+export type DType = 'F32' | 'BF16' | 'F16';
+
+/** Element sizes of the dtypes the engine reads. */
+export const DTYPE_SIZE: Record<DType, number> = { F32: 4, BF16: 2, F16: 2 };
+
+/** Safetensors dtypes that exist but the engine cannot use as weights. */
+const KNOWN_OTHER_DTYPES = new Set(['F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
+
+/** One tensor inside a safetensors file; offsets are absolute byte positions in the file. */
+export interface TensorEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  offset: number;
+  nbytes: number;
+}
+
+export interface SafetensorsFile {
+  path: string;
+  size: number;
+  /** Absolute offset of the data section (8 + header length). */
+  dataOffset: number;
+  tensors: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+}
+
+/** Headers beyond this are refused before anything is allocated (real ones are < 1 MiB). */
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+function fail(file: string, message: string, code: string, tensor?: string): never {
+  throw new CheckpointError(`${file}: ${message}`, code, { file, tensor });
+}
+
+/**
+ * Reads and validates the header of a safetensors file without touching its data: every entry's
+ * dtype, shape and byte range is checked against the file size and against each other.
+ */
+export function readSafetensorsHeader(path: string): SafetensorsFile {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    fail(path, `cannot open (${(e as Error).message})`, 'ERR_RG_FILE_NOT_FOUND');
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) fail(path, `file is ${size} bytes, too short for a safetensors header`, 'ERR_RG_TRUNCATED');
+    const lenBuf = Buffer.alloc(8);
+    fs.readSync(fd, lenBuf, 0, 8, 0);
+    const headerLen = lenBuf.readBigUInt64LE(0);
+    if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(path, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`, 'ERR_RG_HEADER_TOO_LARGE');
+    if (headerLen > BigInt(size - 8)) fail(path, `header length ${headerLen} runs past the end of the ${size}-byte file`, 'ERR_RG_TRUNCATED');
+    const n = Number(headerLen);
+    const headerBuf = Buffer.alloc(n);
+    fs.readSync(fd, headerBuf, 0, n, 8);
+    let header: unknown;
+    try {
+      header = JSON.parse(headerBuf.toString('utf8'));
+    } catch (e) {
+      fail(path, `header is not valid JSON (${(e as Error).message})`, 'ERR_RG_BAD_HEADER');
+    }
+    return parseHeader(path, size, 8 + n, header);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isUint(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Validates a parsed header object (exported for property-based tests). */
+export function parseHeader(path: string, size: number, dataOffset: number, header: unknown): SafetensorsFile {
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    fail(path, 'header must be a JSON object', 'ERR_RG_BAD_HEADER');
+  const dataSize = size - dataOffset;
+  const tensors = new Map<string, TensorEntry>();
+  let metadata: Record<string, string> = {};
+  const ranges: Array<[number, number, string]> = [];
+  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        fail(path, '__metadata__ must be an object of strings', 'ERR_RG_BAD_HEADER');
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== 'string') fail(path, `__metadata__.${k} must be a string`, 'ERR_RG_BAD_HEADER');
+      }
+      metadata = value as Record<string, string>;
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      fail(path, `tensor ${name}: entry must be an object`, 'ERR_RG_BAD_HEADER', name);
+    const e = value as Record<string, unknown>;
+    const dtype = e.dtype;
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZE)) {
+      const known = typeof dtype === 'string' && KNOWN_OTHER_DTYPES.has(dtype);
+      fail(path, `tensor ${name}: ${known ? 'unsupported' : 'unknown'} dtype ${JSON.stringify(dtype)} (expected F32, BF16 or F16)`, 'ERR_RG_DTYPE', name);
+    }
+    const shape = e.shape;
+    if (!Array.isArray(shape) || shape.length > 8 || !shape.every(isUint))
+      fail(path, `tensor ${name}: shape must be a list of at most 8 non-negative integers`, 'ERR_RG_BAD_HEADER', name);
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isUint))
+      fail(path, `tensor ${name}: data_offsets must be two non-negative integers`, 'ERR_RG_BAD_HEADER', name);
+    const [begin, end] = offsets as [number, number];
+    if (end < begin) fail(path, `tensor ${name}: data_offsets end ${end} is before begin ${begin}`, 'ERR_RG_BAD_OFFSETS', name);
+    if (end > dataSize) fail(path, `tensor ${name}: data [${begin}, ${end}) runs past the end of the file (data section is ${dataSize} bytes)`, 'ERR_RG_TRUNCATED', name);
+    const elemSize = DTYPE_SIZE[dtype as DType];
+    let count = 1;
+    for (const d of shape as number[]) count *= d;
+    if (!Number.isSafeInteger(count * elemSize) || count * elemSize !== end - begin)
+      fail(path, `tensor ${name}: shape [${(shape as number[]).join(', ')}] x ${dtype} needs ${count * elemSize} bytes but data_offsets span ${end - begin}`, 'ERR_RG_SIZE_MISMATCH', name);
+    tensors.set(name, { name, dtype: dtype as DType, shape: shape as number[], offset: dataOffset + begin, nbytes: end - begin });
+    if (end > begin) ranges.push([begin, end, name]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!;
+    const cur = ranges[i]!;
+    if (cur[0] < prev[1]) fail(path, `tensors ${prev[2]} and ${cur[2]} overlap`, 'ERR_RG_BAD_OFFSETS', cur[2]);
+  }
+  return { path, size, dataOffset, tensors, metadata };
+}

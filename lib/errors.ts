@@ -1,0 +1,96 @@
+/**
+ * Every error the package throws is a RecurrentGemmaError with a stable `code`, so callers can
+ * branch on the kind of failure without parsing messages.
+ */
+export class RecurrentGemmaError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A checkpoint folder, config.json or safetensors file is missing, malformed or inconsistent. */
+export class CheckpointError extends RecurrentGemmaError {
+  /** The file the problem was found in, when known. */
+  readonly file?: string;
+  /** The tensor the problem concerns, when known. */
+  readonly tensor?: string;
+  constructor(message: string, code: string, details: { file?: string; tensor?: string } = {}) {
+    super(message, code);
+    this.file = details.file;
+    this.tensor = details.tensor;
+  }
+}
+
+/** An argument or option has the wrong type or an out-of-range value. */
+export class InvalidArgumentError extends RecurrentGemmaError {
+  constructor(message: string, code = 'ERR_RG_INVALID_ARGUMENT') {
+    super(message, code);
+  }
+}
+
+/** A token id is not an integer in [0, vocab_size). */
+export class TokenRangeError extends InvalidArgumentError {
+  constructor(message: string) {
+    super(message, 'ERR_RG_TOKEN_RANGE');
+  }
+}
+
+/** The model or state was disposed before this call. */
+export class DisposedError extends RecurrentGemmaError {
+  constructor(what: string) {
+    super(`the ${what} has been disposed`, 'ERR_RG_DISPOSED');
+  }
+}
+
+/** The state is being advanced by another call (calls on one state are rejected, not queued). */
+export class StateBusyError extends RecurrentGemmaError {
+  constructor(message = 'the state is already in use by another forward pass') {
+    super(message, 'ERR_RG_BUSY');
+  }
+}
+
+/** A state was used with a model it does not belong to. */
+export class ForeignStateError extends RecurrentGemmaError {
+  constructor(message = 'the state belongs to a different model') {
+    super(message, 'ERR_RG_FOREIGN_STATE');
+  }
+}
+
+/** Text was used with a model folder that has no tokenizer, or the tokenizer failed. */
+export class TokenizerError extends RecurrentGemmaError {
+  constructor(message: string, code = 'ERR_RG_TOKENIZER') {
+    super(message, code);
+  }
+}
+
+/** A serialized state is truncated, corrupted, from another model or from an unknown version. */
+export class StateFormatError extends RecurrentGemmaError {
+  constructor(message: string, code = 'ERR_RG_STATE_FORMAT') {
+    super(message, code);
+  }
+}
+
+/** The native addon rejected a call; converts its `code` into the matching error class. */
+export function fromNativeError(e: unknown): Error {
+  if (!(e instanceof Error)) return new RecurrentGemmaError(String(e), 'ERR_RG_NATIVE');
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_RG_')) return e;
+  switch (code) {
+    case 'ERR_RG_DISPOSED':
+      return new DisposedError(e.message.replace(/^the (.*) has been disposed$/, '$1'));
+    case 'ERR_RG_BUSY':
+      return new StateBusyError(e.message);
+    case 'ERR_RG_FOREIGN_STATE':
+      return new ForeignStateError(e.message);
+    case 'ERR_RG_TOKEN_RANGE':
+      return new TokenRangeError(e.message);
+    case 'ERR_RG_CHECKPOINT':
+    case 'ERR_RG_INVALID_CONFIG':
+      return new CheckpointError(e.message, code);
+    default:
+      return new InvalidArgumentError(e.message, code);
+  }
+}

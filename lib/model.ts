@@ -1,0 +1,163 @@
+import * as path from 'path';
+
+import { openCheckpoint, type Checkpoint, type DType, type ModelConfig } from './checkpoint';
+import { DisposedError, fromNativeError, InvalidArgumentError, TokenRangeError } from './errors';
+import { addon, packageRoot, type NativeModel, type NativeState } from './native';
+import { call, ModelState, type StateOwner } from './state';
+
+/** Options of RecurrentGemma.load(). */
+export interface LoadOptions {
+  /** Worker threads for the native kernels (default: number of physical cores). */
+  threads?: number;
+  /** Force a SIMD level ('auto' picks the best this CPU supports; RECURRENTGEMMA_SIMD also lowers it). */
+  simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
+}
+
+/** Options of forward(). */
+export interface ForwardOptions {
+  /** Return logits for every input position (T x vocab, row-major) instead of the last one only. */
+  allLogits?: boolean;
+}
+
+/** Token ids: a plain array or an Int32Array. */
+export type TokenInput = readonly number[] | Int32Array;
+
+/** The folder of the small demo model shipped inside the package. */
+export const DEFAULT_MODEL_DIR = path.join(packageRoot, 'models', 'tiny-python');
+
+/**
+ * A loaded RecurrentGemma checkpoint. Weights stay memory-mapped in their stored dtype; each
+ * sequence's progress lives in a ModelState created by createState().
+ */
+export class RecurrentGemma implements StateOwner {
+  readonly config: ModelConfig;
+  /** The folder the checkpoint was loaded from. */
+  readonly dir: string;
+  /** Storage dtype of most weights (BF16 for Google's checkpoints). */
+  readonly dtype: DType;
+  private nativeModel: NativeModel | null;
+
+  /** @internal Use RecurrentGemma.load(). */
+  protected constructor(checkpoint: Checkpoint, native: NativeModel) {
+    this.config = checkpoint.config;
+    this.dir = checkpoint.dir;
+    this.dtype = checkpoint.dtype;
+    this.nativeModel = native;
+  }
+
+  /**
+   * Loads a Hugging Face RecurrentGemma folder (config.json + model.safetensors or a sharded
+   * index). Without a folder, loads the embedded demo model.
+   */
+  static async load(dir: string = DEFAULT_MODEL_DIR, options: LoadOptions = {}): Promise<RecurrentGemma> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('model folder must be a non-empty string');
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= 256))
+      throw new InvalidArgumentError(`threads must be an integer in [1, 256], got ${String(options.threads)}`, 'ERR_RG_OUT_OF_RANGE');
+    const checkpoint = openCheckpoint(path.resolve(dir));
+    const c = checkpoint.config;
+    const native = call(
+      () =>
+        new addon.NativeModel(
+          {
+            vocabSize: c.vocabSize,
+            width: c.width,
+            mlpWidth: c.mlpWidth,
+            lruWidth: c.lruWidth,
+            numHeads: c.numHeads,
+            headDim: c.headDim,
+            window: c.window,
+            convWidth: c.convWidth,
+            logitsSoftCap: c.logitsSoftCap,
+            rmsNormEps: c.rmsNormEps,
+            embedScale: c.embedScale,
+            ropeTheta: c.ropeTheta,
+            ropeDims: c.ropeDims,
+            blockTypes: c.blockTypes.map((b) => (b === 'attention' ? 1 : 0)),
+          },
+          checkpoint.files,
+          checkpoint.tensors,
+          { threads: options.threads, simd: options.simd },
+        ),
+    );
+    return new this(checkpoint, native);
+  }
+
+  /** @internal */
+  handle(): NativeModel {
+    if (!this.nativeModel) throw new DisposedError('model');
+    return this.nativeModel;
+  }
+
+  /** @internal */
+  createNativeState(): NativeState {
+    const m = this.handle();
+    return call(() => new addon.NativeState(m));
+  }
+
+  /** Which kernels and how many threads this model runs with, and its memory. */
+  get runtime(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number } {
+    return this.handle().info();
+  }
+
+  /** A fresh state at position 0. */
+  createState(): ModelState {
+    return new ModelState(this.createNativeState(), this);
+  }
+
+  /**
+   * Consumes `tokens` starting at the state's position and advances the state. Resolves to the
+   * soft-capped logits of the last position (length vocabSize), or of every position
+   * (T x vocabSize, row-major) with `allLogits`. Runs off the main thread.
+   */
+  async forward(state: ModelState, tokens: TokenInput, options: ForwardOptions = {}): Promise<Float32Array> {
+    const [logits] = await this.forwardBatch([state], [tokens], options);
+    return logits!;
+  }
+
+  /**
+   * Advances several independent sequences in one pass (weights are read once for all of them).
+   * Resolves to one logits array per state, laid out as forward() would return it.
+   */
+  async forwardBatch(states: readonly ModelState[], tokensPerState: readonly TokenInput[], options: ForwardOptions = {}): Promise<Float32Array[]> {
+    const native = this.handle();
+    if (!Array.isArray(states) || states.length === 0) throw new InvalidArgumentError('forwardBatch needs a non-empty array of states');
+    if (!Array.isArray(tokensPerState) || tokensPerState.length !== states.length)
+      throw new InvalidArgumentError(`forwardBatch got ${states.length} states but ${Array.isArray(tokensPerState) ? tokensPerState.length : 'no'} token lists`);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    const allLogits = options.allLogits ?? false;
+    if (typeof allLogits !== 'boolean') throw new InvalidArgumentError('allLogits must be a boolean');
+    const segments = states.map((state, i) => {
+      if (!(state instanceof ModelState)) throw new InvalidArgumentError(`states[${i}] is not a ModelState`);
+      return { state: state.handle(), tokens: this.checkTokens(tokensPerState[i]!), allLogits };
+    });
+    return call(() => native.forward(segments)).catch((e: unknown) => {
+      throw fromNativeError(e);
+    });
+  }
+
+  /** Validates token ids and returns them as an Int32Array. */
+  checkTokens(tokens: TokenInput): Int32Array {
+    if (!(tokens instanceof Int32Array) && !Array.isArray(tokens))
+      throw new InvalidArgumentError('tokens must be an array of integers or an Int32Array');
+    if (tokens.length === 0) throw new InvalidArgumentError('tokens must not be empty');
+    const V = this.config.vocabSize;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i];
+      if (typeof t !== 'number' || !Number.isInteger(t)) throw new InvalidArgumentError(`token at index ${i} is not an integer: ${String(t)}`);
+      if (t < 0 || t >= V) throw new TokenRangeError(`token id ${t} at index ${i} is outside the vocabulary [0, ${V})`);
+    }
+    return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+  }
+
+  /** True once dispose() was called. */
+  get disposed(): boolean {
+    return this.nativeModel === null;
+  }
+
+  /** Unmaps the weights and stops the threads now (a finalizer would otherwise do it later). */
+  dispose(): void {
+    if (!this.nativeModel) return;
+    call(() => this.nativeModel!.dispose());
+    this.nativeModel = null;
+  }
+}

@@ -1,0 +1,92 @@
+/** Loads the compiled addon (a prebuild when one matches, else build/Release) and types it. */
+import * as path from 'path';
+
+export interface NativeTensorSource {
+  name: string;
+  file: number;
+  dtype: string;
+  shape: number[];
+  offset: number;
+  nbytes: number;
+}
+
+export interface NativeConfig {
+  vocabSize: number;
+  width: number;
+  mlpWidth: number;
+  lruWidth: number;
+  numHeads: number;
+  headDim: number;
+  window: number;
+  convWidth: number;
+  logitsSoftCap: number;
+  rmsNormEps: number;
+  embedScale: number;
+  ropeTheta: number;
+  ropeDims: number;
+  /** 0 = recurrent, 1 = attention, per layer. */
+  blockTypes: number[];
+}
+
+export interface NativeSegment {
+  state: NativeState;
+  tokens: Int32Array;
+  allLogits: boolean;
+}
+
+export interface NativeModel {
+  forward(segments: NativeSegment[]): Promise<Float32Array[]>;
+  info(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number };
+  dispose(): void;
+}
+
+export type NativeLayerState =
+  | { kind: 'recurrent'; rgLruState: Float32Array; conv1dState: Float32Array }
+  | { kind: 'attention'; keys: Float32Array; values: Float32Array };
+
+export interface NativeState {
+  readonly position: number;
+  readonly byteLength: number;
+  layers(): NativeLayerState[];
+  copyFrom(other: NativeState): void;
+  reset(): void;
+  readData(): Float32Array;
+  writeData(data: Float32Array, position: number): void;
+  dispose(): void;
+}
+
+export type SimdLevel = 'scalar' | 'avx2' | 'avx512';
+
+export interface NativeKernels {
+  matmul(args: { x: Float32Array; T: number; weight: Float32Array | Uint16Array; dtype: 'F32' | 'BF16' | 'F16'; rows: number; cols: number; bias?: Float32Array }, level?: string): Float32Array;
+  rmsnorm(args: { x: Float32Array; weight: Float32Array; eps: number }, level?: string): Float32Array;
+  elementwise(args: { op: 'gelu' | 'geluMul' | 'softcap'; x: Float32Array; u?: Float32Array; cap?: number }, level?: string): Float32Array;
+  conv1d(args: { x: Float32Array; T: number; L: number; weight: Float32Array; K: number; bias: Float32Array; state: Float32Array }, level?: string): { y: Float32Array; state: Float32Array };
+  rglru(args: { x: Float32Array; gateX: Float32Array; gateA: Float32Array; negSoftplus8: Float32Array; T: number; L: number; position: number; h: Float32Array }, level?: string): { y: Float32Array; h: Float32Array };
+  rope(args: { x: Float32Array; T: number; heads: number; headDim: number; rotaryDims: number; position: number; base: number }, level?: string): Float32Array;
+  localAttention(args: { q: Float32Array; k: Float32Array; v: Float32Array; keyCache: Float32Array; valueCache: Float32Array; position: number; T: number; numHeads: number; headDim: number; window: number }, level?: string): Float32Array;
+  levels(): SimdLevel[];
+}
+
+export interface CpuInfo {
+  best: SimdLevel;
+  selected: SimdLevel;
+  selectionError?: string;
+  physicalCores: number;
+  features: Record<string, boolean>;
+}
+
+export interface NativeAddon {
+  NativeModel: new (config: NativeConfig, files: string[], tensors: NativeTensorSource[], options: { threads?: number; simd?: string }) => NativeModel;
+  NativeState: new (model: NativeModel) => NativeState;
+  kernels: NativeKernels;
+  cpuInfo(): CpuInfo;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The package root (one level above dist/ or lib/). */
+export const packageRoot = path.join(__dirname, '..');
+
+export const addon = load(packageRoot) as NativeAddon;
