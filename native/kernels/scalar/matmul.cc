@@ -1,4 +1,6 @@
 // Reference matrix product over every weight dtype: one dot product per (row, output).
+#include <vector>
+
 #include "../kernels.h"
 #include "scalar.h"
 
@@ -24,11 +26,14 @@ float weight_at(const Matrix& w, int64_t r, int64_t k) {
 
 void matmul(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y,
             int64_t ldy, int64_t r0, int64_t r1) {
-  for (int64_t t = 0; t < T; ++t) {
-    const float* xt = x + t * ldx;
-    for (int64_t r = r0; r < r1; ++r) {
+  // Widen one weight row at a time, then take its dot product with every input row.
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t k = 0; k < w.cols; ++k) row[k] = weight_at(w, r, k);
+    for (int64_t t = 0; t < T; ++t) {
+      const float* xt = x + t * ldx;
       float acc = 0.0f;
-      for (int64_t k = 0; k < w.cols; ++k) acc += xt[k] * weight_at(w, r, k);
+      for (int64_t k = 0; k < w.cols; ++k) acc += xt[k] * row[k];
       y[t * ldy + r] = bias ? acc + bias[r] : acc;
     }
   }
