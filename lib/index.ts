@@ -1,5 +1,5 @@
 /** recurrentgemma: RecurrentGemma (Griffin) language models on the CPU, from TypeScript. */
-export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type ForwardOptions, type TokenInput } from './model';
+export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type ForwardOptions, type TokenInput } from './model';
 export { ModelState, type LayerState } from './state';
 export {
   RecurrentGemmaError,
@@ -14,3 +14,15 @@ export {
 } from './errors';
 export { openCheckpoint, readConfig, parseConfig, type ModelConfig, type BlockType, type DType, type Checkpoint } from './checkpoint';
 export * as kernels from './kernels';
+export { Tokenizer, TOKENIZER_FILES, type EncodeOptions, type DecodeOptions } from './tokenizer';
+export { ChatSession, ChatTemplate, type ChatMessage, type ChatRole, type ChatReply, type ChatSessionData, type ChatSessionOptions, type ChatTurnOptions } from './chat';
+export {
+  GENERATION_DEFAULTS,
+  type Prompt,
+  type FinishReason,
+  type GenerationChunk,
+  type Completion,
+  type SamplingOptions,
+  type GenerateOptions,
+} from './generation';
+export * as sampling from './generation';

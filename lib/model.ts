@@ -1,9 +1,13 @@
 import * as path from 'path';
 
 import { openCheckpoint, type Checkpoint, type DType, type ModelConfig } from './checkpoint';
-import { DisposedError, fromNativeError, InvalidArgumentError, TokenRangeError } from './errors';
+import { ChatSession, type ChatSessionOptions } from './chat';
+import { DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
+import { complete, generate, requireTokenizer, type Prompt } from './generation/generate';
+import type { Completion, GenerateOptions, GenerationChunk } from './generation/options';
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
 import { call, ModelState, type StateOwner } from './state';
+import { Tokenizer } from './tokenizer';
 
 /** Options of RecurrentGemma.load(). */
 export interface LoadOptions {
@@ -11,6 +15,16 @@ export interface LoadOptions {
   threads?: number;
   /** Force a SIMD level ('auto' picks the best this CPU supports; RECURRENTGEMMA_SIMD also lowers it). */
   simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
+  /** Called as each loading stage starts (for progress displays); loading yields to the event loop between stages. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** One step of RecurrentGemma.load(). */
+export interface LoadProgress {
+  stage: 'checkpoint' | 'tokenizer' | 'weights' | 'done';
+  /** Stages finished so far, out of `steps`. */
+  step: number;
+  steps: number;
 }
 
 /** Options of forward(). */
@@ -35,14 +49,19 @@ export class RecurrentGemma implements StateOwner {
   readonly dir: string;
   /** Storage dtype of most weights (BF16 for Google's checkpoints). */
   readonly dtype: DType;
+  /** Number of weights (elements of every tensor the model uses). */
+  readonly parameterCount: number;
   private nativeModel: NativeModel | null;
+  private readonly textTokenizer: Tokenizer | null;
 
   /** @internal Use RecurrentGemma.load(). */
-  protected constructor(checkpoint: Checkpoint, native: NativeModel) {
+  protected constructor(checkpoint: Checkpoint, native: NativeModel, tokenizer: Tokenizer | null = null) {
     this.config = checkpoint.config;
     this.dir = checkpoint.dir;
     this.dtype = checkpoint.dtype;
+    this.parameterCount = checkpoint.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     this.nativeModel = native;
+    this.textTokenizer = tokenizer;
   }
 
   /**
@@ -53,8 +72,20 @@ export class RecurrentGemma implements StateOwner {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('model folder must be a non-empty string');
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= 256))
       throw new InvalidArgumentError(`threads must be an integer in [1, 256], got ${String(options.threads)}`, 'ERR_RG_OUT_OF_RANGE');
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new InvalidArgumentError('onProgress must be a function');
+    const progress = async (stage: LoadProgress['stage'], step: number) => {
+      if (!options.onProgress) return;
+      options.onProgress({ stage, step, steps: 3 });
+      await new Promise((resolve) => setImmediate(resolve)); // let timers (a progress bar) run between the synchronous stages
+    };
+    await progress('checkpoint', 0);
     const checkpoint = openCheckpoint(path.resolve(dir));
     const c = checkpoint.config;
+    await progress('tokenizer', 1);
+    const tokenizer = Tokenizer.existsIn(checkpoint.dir) ? Tokenizer.load(checkpoint.dir) : null;
+    if (tokenizer && tokenizer.vocabSize > c.vocabSize)
+      throw new TokenizerError(`${checkpoint.dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${c.vocabSize}`, 'ERR_RG_TOKENIZER_FILE');
+    await progress('weights', 2);
     const native = call(
       () =>
         new addon.NativeModel(
@@ -79,7 +110,36 @@ export class RecurrentGemma implements StateOwner {
           { threads: options.threads, simd: options.simd },
         ),
     );
-    return new this(checkpoint, native);
+    await progress('done', 3);
+    return new this(checkpoint, native, tokenizer);
+  }
+
+  /** True when the folder had tokenizer files (text in and out works). */
+  get hasTokenizer(): boolean {
+    return this.textTokenizer !== null;
+  }
+
+  /** The folder's tokenizer; throws TokenizerError (naming the files looked for) when it has none. */
+  get tokenizer(): Tokenizer {
+    return requireTokenizer(this.textTokenizer, this.dir, 'text');
+  }
+
+  /**
+   * Streams a continuation of `prompt` (text, encoded with `<bos>` first, or token ids used as
+   * given) as chunks `{ token, text }`; the last chunk also carries finishReason and counts.
+   */
+  generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<GenerationChunk, void, undefined> {
+    return generate(this, this.textTokenizer, this.dir, prompt, options);
+  }
+
+  /** Resolves to the whole continuation of `prompt`, with finish reason and token counts. */
+  complete(prompt: Prompt, options?: GenerateOptions): Promise<Completion> {
+    return complete(this, this.textTokenizer, this.dir, prompt, options);
+  }
+
+  /** A chat in Gemma's turn format that keeps its state between turns. */
+  createChatSession(options?: ChatSessionOptions): ChatSession {
+    return new ChatSession(this, requireTokenizer(this.textTokenizer, this.dir, 'chat'), this.dir, options);
   }
 
   /** @internal */

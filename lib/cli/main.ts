@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * `recurrentgemma` command line. Each command lives in its own file exporting
+ * `register(program)`; adding one is an import plus an entry in COMMANDS.
+ * Exit codes: 0 success, 1 runtime error (one line on stderr), 2 bad usage, 130 interrupted.
+ */
+import { Command, CommanderError } from 'commander';
+
+import { InvalidArgumentError } from '../errors';
+import * as chat from './chat';
+import * as generate from './generate';
+import * as info from './info';
+import { UsageError } from './options';
+
+const COMMANDS: { register(program: Command): void }[] = [generate, chat, info];
+
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../package.json') as { version: string }).version;
+}
+
+/** Builds the program (exported for tests). */
+export function createProgram(): Command {
+  const program = new Command('recurrentgemma')
+    .description('Run RecurrentGemma (Griffin) language models on the CPU. Without --model, commands use the embedded tiny-python demo model.')
+    .version(version())
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  for (const command of COMMANDS) command.register(program);
+  return program;
+}
+
+/** One-line message for the error of a failed command. */
+function oneLine(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.trim().replace(/\s*\n\s*/g, '; ');
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander already printed its message; help and version end with exitCode 0.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof UsageError || e instanceof InvalidArgumentError) {
+      process.stderr.write(`error: ${oneLine(e)}\n(run with --help for usage)\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`recurrentgemma: ${oneLine(e)}\n`);
+    if (process.env.RECURRENTGEMMA_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    return EXIT_RUNTIME;
+  }
+}
+
+if (require.main === module) {
+  void main().then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * Options shared by the CLI commands, named like the API (--max-tokens <-> maxTokens), with
+ * parsers that reject malformed values as usage errors (exit code 2).
+ */
+import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
+
+import { InvalidArgumentError } from '../errors';
+import { GENERATION_DEFAULTS, resolveGenerateOptions, type GenerateOptions } from '../generation/options';
+import type { LoadOptions } from '../model';
+
+/** Bad usage detected after parsing (an option value the API rejects): exit code 2. */
+export class UsageError extends Error {}
+
+function number(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v)) throw new CommanderArgumentError('Not a number.');
+  return v;
+}
+
+function integer(value: string): number {
+  const v = number(value);
+  if (!Number.isSafeInteger(v)) throw new CommanderArgumentError('Not an integer.');
+  return v;
+}
+
+function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+}
+
+/** --model, --threads, --simd. */
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .option('-m, --model <dir>', 'Hugging Face RecurrentGemma folder (default: the embedded tiny-python demo model)')
+    .option('--threads <n>', 'worker threads for the native kernels (default: physical cores)', integer)
+    .addOption(new Option('--simd <level>', 'force a SIMD level').choices(['auto', 'scalar', 'avx2', 'avx512']));
+}
+
+/** The sampling and stopping options of generate/complete. */
+export function addGenerationOptions(cmd: Command, maxTokensDefault: number = GENERATION_DEFAULTS.maxTokens): Command {
+  const d = GENERATION_DEFAULTS;
+  return cmd
+    .option('-n, --max-tokens <n>', 'most tokens to generate', integer, maxTokensDefault)
+    .option('-t, --temperature <t>', 'softmax temperature; 0 = greedy', number, d.temperature)
+    .option('--top-k <k>', 'sample among the k most likely tokens; 0 = no limit', integer, d.topK)
+    .option('--top-p <p>', 'nucleus sampling mass in (0, 1]', number, d.topP)
+    .option('--min-p <p>', 'drop tokens below p x the best probability', number, d.minP)
+    .option('--repetition-penalty <r>', 'penalise recently seen tokens (> 1)', number, d.repetitionPenalty)
+    .option('--repetition-lookback <n>', 'how many recent tokens the penalty looks at', integer, d.repetitionLookback)
+    .option('-s, --seed <n>', 'PRNG seed: same seed and options give the same text', integer)
+    .option('--stop <text>', 'stop before this text (repeatable)', collect(String))
+    .option('--stop-token <id>', 'stop at this token id (repeatable)', collect(integer))
+    .option('--ignore-eos', 'keep generating past <eos> and <end_of_turn>');
+}
+
+/** Parsed values of addModelOptions + addGenerationOptions. */
+export interface CliGenerationValues {
+  model?: string;
+  threads?: number;
+  simd?: LoadOptions['simd'];
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  repetitionLookback: number;
+  seed?: number;
+  stop?: string[];
+  stopToken?: number[];
+  ignoreEos?: boolean;
+}
+
+/** Maps CLI values to API options and validates them before the model loads (bad values: UsageError). */
+export function toGenerateOptions(v: CliGenerationValues): GenerateOptions {
+  const options: GenerateOptions = {
+    maxTokens: v.maxTokens,
+    temperature: v.temperature,
+    topK: v.topK,
+    topP: v.topP,
+    minP: v.minP,
+    repetitionPenalty: v.repetitionPenalty,
+    repetitionLookback: v.repetitionLookback,
+    ...(v.seed !== undefined ? { seed: v.seed } : {}),
+    ...(v.stop ? { stop: v.stop } : {}),
+    ...(v.stopToken ? { stopTokens: v.stopToken } : {}),
+    ...(v.ignoreEos ? { ignoreEos: true } : {}),
+  };
+  try {
+    resolveGenerateOptions(options, Number.MAX_SAFE_INTEGER); // token ids are range-checked again once the vocabulary is known
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new UsageError(toFlag(e.message));
+    throw e;
+  }
+  return options;
+}
+
+/** Rewrites an API option name at the start of a message as the CLI flag (topP -> --top-p). */
+function toFlag(message: string): string {
+  const flags: Record<string, string> = { stopTokens: 'stop-token', stop: 'stop' };
+  return message.replace(/^([a-zA-Z]+)/, (name) =>
+    flags[name] !== undefined ? `--${flags[name]}` : /^(maxTokens|temperature|topK|topP|minP|repetitionPenalty|repetitionLookback|seed)$/.test(name) ? `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : name,
+  );
+}
+
+/** Load options from CLI values. */
+export function toLoadOptions(v: { threads?: number; simd?: LoadOptions['simd'] }): LoadOptions {
+  return { ...(v.threads !== undefined ? { threads: v.threads } : {}), ...(v.simd !== undefined ? { simd: v.simd } : {}) };
+}

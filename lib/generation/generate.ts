@@ -1,0 +1,144 @@
+/**
+ * The decode loop: one forward pass over the whole prompt (prefill), then one token per step,
+ * each sampled from the last logits and fed back. Text is released incrementally (complete UTF-8
+ * characters only, stop strings held back) as chunks of an async iterable.
+ */
+import { InvalidArgumentError, TokenizerError } from '../errors';
+import { ModelState } from '../state';
+import type { Tokenizer } from '../tokenizer';
+import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk, type FinishReason, type ResolvedGenerateOptions } from './options';
+import { randomSeed, Xoshiro128 } from './rng';
+import { applyRepetitionPenalty, sampleToken } from './sampler';
+import { StopStringMatcher } from './stop';
+import { TextStreamDecoder } from './stream';
+
+/** A prompt: text (encoded with `<bos>` first on a fresh state) or token ids (used exactly as given). */
+export type Prompt = string | readonly number[] | Int32Array;
+
+/** What the loop needs from a model (RecurrentGemma implements it). */
+export interface GenerationHost {
+  readonly config: { readonly vocabSize: number; readonly eosTokenId: number };
+  createState(): ModelState;
+  forward(state: ModelState, tokens: readonly number[] | Int32Array): Promise<Float32Array>;
+  checkTokens(tokens: readonly number[] | Int32Array): Int32Array;
+}
+
+/** Token ids that end generation unless ignoreEos: `<eos>` and, when the vocabulary has it, `<end_of_turn>`. */
+export function defaultStopTokens(host: GenerationHost, tokenizer: Tokenizer | null): number[] {
+  const ids = [tokenizer?.eosId ?? host.config.eosTokenId];
+  if (tokenizer?.endOfTurnId !== undefined) ids.push(tokenizer.endOfTurnId);
+  return ids;
+}
+
+/** Throws the TokenizerError for text use on a folder without tokenizer files. */
+export function requireTokenizer(tokenizer: Tokenizer | null, dir: string, what: string): Tokenizer {
+  if (tokenizer) return tokenizer;
+  throw new TokenizerError(`${what} needs a tokenizer, but ${dir} has none (looked for tokenizer.json and tokenizer_config.json); pass token ids instead`, 'ERR_RG_NO_TOKENIZER');
+}
+
+/** A generation request checked and ready to run. */
+interface Plan {
+  host: GenerationHost;
+  tokenizer: Tokenizer | null;
+  /** The caller's state, or undefined for a fresh one made (and disposed) by the run. */
+  state: ModelState | undefined;
+  promptIds: Int32Array;
+  options: ResolvedGenerateOptions;
+  stopTokens: Set<number>;
+}
+
+function plan(host: GenerationHost, tokenizer: Tokenizer | null, dir: string, prompt: Prompt, options: GenerateOptions | undefined): Plan {
+  const o = resolveGenerateOptions(options, host.config.vocabSize);
+  if (o.state !== undefined && !(o.state instanceof ModelState)) throw new InvalidArgumentError('state must be a ModelState');
+  if (o.state !== undefined && o.state.owner !== (host as unknown)) throw new InvalidArgumentError('state belongs to a different model');
+  if (o.stop.length > 0) requireTokenizer(tokenizer, dir, 'stop strings');
+  let ids: Int32Array;
+  if (typeof prompt === 'string') {
+    const t = requireTokenizer(tokenizer, dir, 'a text prompt');
+    // <bos> starts a sequence; a state that already holds tokens is continued without one.
+    ids = Int32Array.from(t.encode(prompt, { addBos: (o.state?.position ?? 0) === 0 }));
+  } else if (Array.isArray(prompt) || prompt instanceof Int32Array) {
+    if (prompt.length === 0) throw new InvalidArgumentError('prompt must not be empty');
+    ids = Int32Array.from(host.checkTokens(prompt));
+  } else {
+    throw new InvalidArgumentError('prompt must be a string, an array of token ids or an Int32Array');
+  }
+  if (ids.length === 0) throw new InvalidArgumentError('prompt must not be empty');
+  const stopTokens = new Set([...o.stopTokens, ...(o.ignoreEos ? [] : defaultStopTokens(host, tokenizer))]);
+  return { host, tokenizer, state: o.state, promptIds: ids, options: o, stopTokens };
+}
+
+async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
+  const { host, tokenizer, options: o } = p;
+  o.signal?.throwIfAborted();
+  const state = p.state ?? host.createState();
+  try {
+    const rng = new Xoshiro128(o.seed ?? randomSeed());
+    const decoder = tokenizer ? new TextStreamDecoder((ids) => tokenizer.decode(ids, { skipSpecialTokens: true })) : null;
+    const stopper = new StopStringMatcher(o.stop);
+    const lookback = o.repetitionLookback;
+    const recent = lookback > 0 ? Array.from(p.promptIds.subarray(Math.max(0, p.promptIds.length - lookback))) : [];
+    // Whatever is still held (an incomplete character, a partial stop string) goes out at the end.
+    const release = (): string => {
+      const m = stopper.push(decoder ? decoder.flush() : '');
+      return m.stop !== undefined ? m.text : m.text + stopper.flush();
+    };
+
+    let logits = await host.forward(state, p.promptIds);
+    for (let generated = 1; ; generated++) {
+      const scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits, recent, o.repetitionPenalty) : logits;
+      const token = sampleToken(scored, o, rng);
+      let finish: FinishReason | undefined;
+      let text: string;
+      if (p.stopTokens.has(token)) {
+        finish = 'stop';
+        text = release();
+      } else {
+        const m = stopper.push(decoder ? decoder.push(token) : '');
+        text = m.text;
+        if (m.stop !== undefined) finish = 'stop';
+        else if (generated >= o.maxTokens) finish = 'length';
+        else if (o.signal?.aborted) finish = 'abort';
+        if (finish !== undefined && m.stop === undefined) text += release();
+      }
+      const chunk: GenerationChunk = finish === undefined ? { token, text } : { token, text, finishReason: finish, promptTokens: p.promptIds.length, generatedTokens: generated };
+      o.onToken?.(chunk);
+      yield chunk;
+      if (finish !== undefined) return;
+      if (lookback > 0) {
+        recent.push(token);
+        if (recent.length > lookback) recent.shift();
+      }
+      logits = await host.forward(state, [token]);
+    }
+  } finally {
+    if (p.state === undefined) state.dispose();
+  }
+}
+
+/**
+ * Streams a continuation of `prompt` as chunks `{ token, text }`; the last chunk also has
+ * `finishReason`, `promptTokens` and `generatedTokens`. Options are validated before this returns.
+ */
+export function generate(host: GenerationHost, tokenizer: Tokenizer | null, dir: string, prompt: Prompt, options?: GenerateOptions): AsyncGenerator<GenerationChunk, void, undefined> {
+  return run(plan(host, tokenizer, dir, prompt, options));
+}
+
+/** Collects a whole generation. */
+export async function complete(host: GenerationHost, tokenizer: Tokenizer | null, dir: string, prompt: Prompt, options?: GenerateOptions): Promise<Completion> {
+  const parts: string[] = [];
+  const tokens: number[] = [];
+  let last: GenerationChunk | undefined;
+  for await (const chunk of generate(host, tokenizer, dir, prompt, options)) {
+    parts.push(chunk.text);
+    tokens.push(chunk.token);
+    last = chunk;
+  }
+  return {
+    text: parts.join(''),
+    tokens,
+    finishReason: last!.finishReason!,
+    promptTokens: last!.promptTokens!,
+    generatedTokens: last!.generatedTokens!,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * Generation options: their public types, defaults and validation. Every value is checked before
+ * any work starts, so a typo fails fast with an InvalidArgumentError naming the option.
+ */
+import { InvalidArgumentError } from '../errors';
+import type { ModelState } from '../state';
+import type { SamplingParams } from './sampler';
+
+/** Why generation ended: a stop token or stop string, maxTokens, or the AbortSignal. */
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+/** One streamed step: the sampled token and the text it completed. */
+export interface GenerationChunk {
+  /** The sampled token id. */
+  token: number;
+  /**
+   * Newly complete text ('' while a multi-byte character or a possible stop string is pending;
+   * always '' for a model folder without a tokenizer).
+   */
+  text: string;
+  /** Set on the last chunk only. */
+  finishReason?: FinishReason;
+  /** Set on the last chunk only: tokens fed as the prompt. */
+  promptTokens?: number;
+  /** Set on the last chunk only: tokens sampled, including a stop token that ended generation. */
+  generatedTokens?: number;
+}
+
+/** The whole result of complete(). */
+export interface Completion {
+  text: string;
+  /** Every sampled token id, including a stop token that ended generation. */
+  tokens: number[];
+  finishReason: FinishReason;
+  promptTokens: number;
+  generatedTokens: number;
+}
+
+/** How the next token is chosen. */
+export interface SamplingOptions {
+  /** Softmax temperature; 0 = greedy (default 1, Gemma's recommended setting). */
+  temperature?: number;
+  /** Sample among the k most likely tokens; 0 = no limit (default 64). */
+  topK?: number;
+  /** Nucleus sampling mass in (0, 1]; 1 = off (default 0.95). */
+  topP?: number;
+  /** Drop tokens less likely than minP x the best token's probability, in [0, 1) (default 0 = off). */
+  minP?: number;
+  /** > 1 discourages repeating recent tokens (default 1 = off). */
+  repetitionPenalty?: number;
+  /** How many recent tokens (prompt included) the repetition penalty looks at (default 64). */
+  repetitionLookback?: number;
+  /** Seed of the sampler's PRNG: the same seed, prompt and options give the same output (default: random). */
+  seed?: number;
+}
+
+/** Options of generate() and complete(). */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to sample (default 256). */
+  maxTokens?: number;
+  /** Stop when the text contains one of these; the returned text ends right before it. */
+  stop?: string | readonly string[];
+  /** Extra token ids that end generation (besides `<eos>` and `<end_of_turn>`). */
+  stopTokens?: readonly number[];
+  /** Keep going past `<eos>` and `<end_of_turn>` (default false). */
+  ignoreEos?: boolean;
+  /** Aborting stops generation after the token being computed; the state stays usable. */
+  signal?: AbortSignal;
+  /** Called with every chunk, before it is yielded. */
+  onToken?: (chunk: GenerationChunk) => void;
+  /**
+   * Continue from this state instead of a fresh one. On return it has consumed the prompt and
+   * every sampled token except the last one (the last chunk's token is not fed).
+   */
+  state?: ModelState;
+}
+
+/** Defaults (Gemma's recommended sampling settings). */
+export const GENERATION_DEFAULTS = {
+  maxTokens: 256,
+  temperature: 1,
+  topK: 64,
+  topP: 0.95,
+  minP: 0,
+  repetitionPenalty: 1,
+  repetitionLookback: 64,
+} as const;
+
+/** Options after validation, with defaults filled in. */
+export interface ResolvedGenerateOptions extends SamplingParams {
+  maxTokens: number;
+  repetitionPenalty: number;
+  repetitionLookback: number;
+  seed: number | undefined;
+  stop: string[];
+  stopTokens: number[];
+  ignoreEos: boolean;
+  signal: AbortSignal | undefined;
+  onToken: ((chunk: GenerationChunk) => void) | undefined;
+  state: ModelState | undefined;
+}
+
+const KNOWN = new Set([
+  'maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLookback', 'seed',
+  'stop', 'stopTokens', 'ignoreEos', 'signal', 'onToken', 'state',
+]);
+
+function finite(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidArgumentError(`${name} must be a finite number, got ${String(v)}`);
+  return v;
+}
+
+function integer(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? 'Infinity' : max}], got ${String(v)}`, 'ERR_RG_OUT_OF_RANGE');
+  return v;
+}
+
+function range(name: string, v: number, ok: boolean, want: string): number {
+  if (!ok) throw new InvalidArgumentError(`${name} must be ${want}, got ${v}`, 'ERR_RG_OUT_OF_RANGE');
+  return v;
+}
+
+/** Validates options and fills in defaults. `vocabSize` bounds stopTokens. */
+export function resolveGenerateOptions(options: GenerateOptions | undefined, vocabSize: number): ResolvedGenerateOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('options must be an object');
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw new InvalidArgumentError(`unknown generation option "${key}"`);
+  const d = GENERATION_DEFAULTS;
+  const o = options;
+
+  const temperature = finite('temperature', o.temperature ?? d.temperature);
+  range('temperature', temperature, temperature >= 0, '>= 0 (0 = greedy)');
+  const topP = finite('topP', o.topP ?? d.topP);
+  range('topP', topP, topP > 0 && topP <= 1, 'in (0, 1]');
+  const minP = finite('minP', o.minP ?? d.minP);
+  range('minP', minP, minP >= 0 && minP < 1, 'in [0, 1)');
+  const repetitionPenalty = finite('repetitionPenalty', o.repetitionPenalty ?? d.repetitionPenalty);
+  range('repetitionPenalty', repetitionPenalty, repetitionPenalty > 0, '> 0 (1 = off)');
+
+  let stop: string[];
+  if (o.stop === undefined) stop = [];
+  else if (typeof o.stop === 'string') stop = [o.stop];
+  else if (Array.isArray(o.stop)) stop = [...(o.stop as readonly unknown[])] as string[];
+  else throw new InvalidArgumentError('stop must be a string or an array of strings');
+  for (const s of stop) if (typeof s !== 'string' || s.length === 0) throw new InvalidArgumentError(`stop strings must be non-empty strings, got ${JSON.stringify(s)}`);
+
+  if (o.stopTokens !== undefined && !Array.isArray(o.stopTokens)) throw new InvalidArgumentError('stopTokens must be an array of token ids');
+  const stopTokens = (o.stopTokens ?? []).map((t, i) => integer(`stopTokens[${i}]`, t, 0, vocabSize - 1));
+
+  if (o.ignoreEos !== undefined && typeof o.ignoreEos !== 'boolean') throw new InvalidArgumentError('ignoreEos must be a boolean');
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal');
+  if (o.onToken !== undefined && typeof o.onToken !== 'function') throw new InvalidArgumentError('onToken must be a function');
+  if (o.seed !== undefined) {
+    if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed)) throw new InvalidArgumentError(`seed must be a safe integer, got ${String(o.seed)}`, 'ERR_RG_OUT_OF_RANGE');
+  }
+
+  return {
+    maxTokens: integer('maxTokens', o.maxTokens ?? d.maxTokens, 1),
+    temperature,
+    topK: integer('topK', o.topK ?? d.topK, 0),
+    topP,
+    minP,
+    repetitionPenalty,
+    repetitionLookback: integer('repetitionLookback', o.repetitionLookback ?? d.repetitionLookback, 0),
+    seed: o.seed,
+    stop,
+    stopTokens,
+    ignoreEos: o.ignoreEos ?? false,
+    signal: o.signal,
+    onToken: o.onToken,
+    state: o.state,
+  };
+}
