@@ -56,14 +56,6 @@ export function applyRepetitionPenalty(logits: Float32Array, recent: ArrayLike<n
   return out;
 }
 
-/**
- * Orders entries i of (values, ids) by descending value, then ascending id: a total order, so
- * results never depend on the sort algorithm.
- */
-function byValueThenId(values: ArrayLike<number>, ids: ArrayLike<number>) {
-  return (a: number, b: number): number => values[b]! - values[a]! || ids[a]! - ids[b]!;
-}
-
 /** Orders token ids by descending logit, then ascending id. */
 function byLogitThenId(logits: Float32Array) {
   return (a: number, b: number): number => logits[b]! - logits[a]! || a - b;
@@ -75,10 +67,7 @@ function byLogitThenId(logits: Float32Array) {
  */
 export function topKIds(logits: Float32Array, k: number): Int32Array {
   const V = logits.length;
-  if (k >= V) {
-    const all = Array.from({ length: V }, (_, i) => i);
-    return Int32Array.from(all.sort(byLogitThenId(logits)));
-  }
+  if (k >= V) return Int32Array.from(Array.from(identity(V)).sort(byLogitThenId(logits)));
   // heap[0] is the worst kept candidate: smallest logit, or among equal logits the largest id.
   const heap = new Int32Array(k);
   let size = 0;
@@ -144,43 +133,65 @@ function normalise(d: Distribution): Distribution {
   return d;
 }
 
-function take(d: Distribution, order: number[], n: number): Distribution {
-  const ids = new Int32Array(n);
-  const probs = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    ids[i] = d.ids[order[i]!]!;
-    probs[i] = d.probs[order[i]!]!;
+/** The entries of d whose index passes `keep`, in d's order. */
+function select(d: Distribution, keep: (i: number) => boolean, count: number): Distribution {
+  const ids = new Int32Array(count);
+  const probs = new Float64Array(count);
+  for (let i = 0, n = 0; i < d.probs.length && n < count; i++) {
+    if (!keep(i)) continue;
+    ids[n] = d.ids[i]!;
+    probs[n++] = d.probs[i]!;
   }
   return { ids, probs };
 }
 
+/** Buckets per halving of probability in topPFilter (finer buckets, smaller sorts). */
+const BUCKETS_PER_OCTAVE = 16;
+const BUCKETS = 160 * BUCKETS_PER_OCTAVE;
+
 /**
- * Nucleus (top-p) filter: keeps the smallest set of most likely tokens whose mass reaches p.
- * Only the head of the distribution is sorted: entries below a threshold are skipped as long as
- * the entries above it already hold mass p (they then contain the whole nucleus).
+ * Nucleus (top-p) filter: keeps the smallest set of most likely tokens whose mass reaches p
+ * (ties at the boundary resolved towards lower ids). Instead of sorting the whole vocabulary,
+ * entries are binned by log2(prob / max prob); whole bins are kept from the top until the next
+ * bin would reach p, and only that boundary bin is sorted.
  */
 export function topPFilter(d: Distribution, p: number): Distribution {
   if (p >= 1) return d;
+  const n = d.probs.length;
   let maxP = 0;
-  for (let i = 0; i < d.probs.length; i++) maxP = Math.max(maxP, d.probs[i]!);
-  for (let threshold = maxP * 1e-3; ; threshold = threshold > 1e-30 ? threshold * 1e-3 : 0) {
-    const head: number[] = [];
-    let mass = 0;
-    for (let i = 0; i < d.probs.length; i++) {
-      if (d.probs[i]! >= threshold) {
-        head.push(i);
-        mass += d.probs[i]!;
-      }
-    }
-    if (mass < p && threshold > 0) continue;
-    head.sort(byValueThenId(d.probs, d.ids));
-    let cumulative = 0;
-    for (let n = 0; n < head.length; n++) {
-      cumulative += d.probs[head[n]!]!;
-      if (cumulative >= p) return normalise(take(d, head, n + 1));
-    }
-    if (threshold === 0) return normalise(take(d, head, head.length)); // rounding: p within 1 ulp of the total
+  for (let i = 0; i < n; i++) maxP = Math.max(maxP, d.probs[i]!);
+  if (maxP === 0) return d;
+  const bucketOf = new Uint16Array(n);
+  const bucketMass = new Float64Array(BUCKETS);
+  for (let i = 0; i < n; i++) {
+    const q = d.probs[i]!;
+    const b = q > 0 ? Math.min(BUCKETS - 1, Math.floor(-Math.log2(q / maxP) * BUCKETS_PER_OCTAVE)) : BUCKETS - 1;
+    bucketOf[i] = b;
+    bucketMass[b]! += q;
   }
+  let massAbove = 0;
+  let boundary = 0;
+  while (boundary < BUCKETS - 1 && massAbove + bucketMass[boundary]! < p) massAbove += bucketMass[boundary++]!;
+  // Sort the boundary bin best first (ties keep d's order, i.e. lower ids first) and cut it.
+  const inBoundary: number[] = [];
+  for (let i = 0; i < n; i++) if (bucketOf[i] === boundary) inBoundary.push(i);
+  inBoundary.sort((x, y) => d.probs[y]! - d.probs[x]! || x - y);
+  const keep = new Uint8Array(n);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (bucketOf[i]! < boundary) {
+      keep[i] = 1;
+      count++;
+    }
+  }
+  let cumulative = massAbove;
+  for (const i of inBoundary) {
+    keep[i] = 1;
+    count++;
+    cumulative += d.probs[i]!;
+    if (cumulative >= p) break;
+  }
+  return normalise(select(d, (i) => keep[i] === 1, count));
 }
 
 /** min-p filter: keeps tokens whose probability is at least minP times the largest one. */
@@ -188,18 +199,26 @@ export function minPFilter(d: Distribution, minP: number): Distribution {
   if (minP <= 0) return d;
   let maxP = 0;
   for (let i = 0; i < d.probs.length; i++) maxP = Math.max(maxP, d.probs[i]!);
-  const keep: number[] = [];
-  for (let i = 0; i < d.probs.length; i++) if (d.probs[i]! >= minP * maxP) keep.push(i);
-  return normalise(take(d, keep, keep.length));
+  const threshold = minP * maxP;
+  let count = 0;
+  for (let i = 0; i < d.probs.length; i++) if (d.probs[i]! >= threshold) count++;
+  return normalise(select(d, (i) => d.probs[i]! >= threshold, count));
+}
+
+/** 0, 1, ..., n - 1. */
+function identity(n: number): Int32Array {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  return ids;
 }
 
 /**
- * The distribution a sampling step draws from (temperature > 0). Ids come sorted best first when
- * top-k or top-p ran, otherwise in vocabulary order.
+ * The distribution a sampling step draws from (temperature > 0). Ids come best first when top-k
+ * ran, otherwise in vocabulary order.
  */
 export function samplingDistribution(logits: Float32Array, params: SamplingParams): Distribution {
   const V = logits.length;
-  const ids = params.topK > 0 && params.topK < V ? topKIds(logits, params.topK) : Int32Array.from({ length: V }, (_, i) => i);
+  const ids = params.topK > 0 && params.topK < V ? topKIds(logits, params.topK) : identity(V);
   let d: Distribution = { ids, probs: softmax(logits, ids, params.temperature) };
   d = topPFilter(d, params.topP);
   d = minPFilter(d, params.minP);
