@@ -1,0 +1,130 @@
+/**
+ * The `recurrentgemma` CLI as a user runs it: `node dist/cli/main.js ...` in a child process.
+ * stdout must hold exactly the generated text (compared with golden.json), diagnostics go to
+ * stderr, and exit codes follow the documented convention (usage 2, runtime 1).
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { DEFAULT_MODEL_DIR, Tokenizer } from '../lib';
+
+const root = path.join(__dirname, '..');
+const tokenizer = Tokenizer.load(DEFAULT_MODEL_DIR);
+const main = path.join(root, 'dist', 'cli', 'main.js');
+const golden = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL_DIR, 'golden.json'), 'utf8')) as {
+  cases: { name: string; prompt: string; greedy_ids: number[]; greedy_text: string; top2_margins: number[] }[];
+};
+
+/** Newest modification time under a folder of .ts sources. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : entry.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
+  }
+  return newest;
+}
+
+beforeAll(() => {
+  // The CLI runs from dist/: rebuild it when lib/ changed since the last build.
+  if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < newestSource(path.join(root, 'lib'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+});
+
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [main, ...args], { cwd: root, input: input ?? '', encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('recurrentgemma CLI', () => {
+  test('dist/cli/main.js is an executable node script', () => {
+    expect(fs.readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(fs.statSync(main).mode & 0o111).not.toBe(0);
+  });
+
+  test.each(['fibonacci', 'imports', 'class'])('generate -t 0 prints exactly the golden greedy text (%s)', (name) => {
+    const c = golden.cases.find((x) => x.name === name)!;
+    const r = cli(['generate', c.prompt, '--temperature', '0', '--max-tokens', String(c.greedy_ids.length)]);
+    expect(r.code).toBe(0);
+    const firstTie = c.top2_margins.findIndex((m) => m < 0.005);
+    if (r.stdout !== c.greedy_text && firstTie >= 0) {
+      // Only a near tie of the reference may flip under another float summation order: the text
+      // before the first near tie must still match.
+      expect(r.stdout.startsWith(tokenizer.decode(c.greedy_ids.slice(0, firstTie)))).toBe(true);
+      return;
+    }
+    expect(r.stdout).toBe(c.greedy_text);
+  });
+
+  test('generate reads the prompt from stdin; stats go to stderr only', () => {
+    const c = golden.cases.find((x) => x.name === 'imports')!;
+    const r = cli(['generate', '-t', '0', '-n', '12', '--stats'], c.prompt);
+    expect(r.code).toBe(0);
+    expect(c.greedy_text.startsWith(r.stdout)).toBe(true);
+    expect(r.stdout.length).toBeGreaterThan(10);
+    expect(r.stderr).toMatch(/generated 12 tokens/);
+  });
+
+  test('seeded sampling is reproducible from the command line, and --stop cuts the text', () => {
+    const args = ['generate', 'def fibonacci(n):', '-n', '20', '--seed', '5', '--top-k', '20', '--ignore-eos'];
+    const a = cli(args);
+    expect(a.code).toBe(0);
+    expect(cli(args).stdout).toBe(a.stdout);
+    const c = golden.cases.find((x) => x.name === 'fibonacci')!;
+    const stopped = cli(['generate', c.prompt, '-t', '0', '-n', '48', '--stop', 'Parameters']);
+    expect(stopped.stdout).toBe(c.greedy_text.slice(0, c.greedy_text.indexOf('Parameters')));
+  });
+
+  test('bad usage exits 2 with a message on stderr and nothing on stdout', () => {
+    for (const args of [
+      ['generate', 'x', '--top-p', '2'],
+      ['generate', 'x', '--temperature', 'hot'],
+      ['generate', 'x', '--max-tokens', '1.5'],
+      ['generate', 'x', '--simd', 'sse9'],
+      ['generate', 'x', '--no-such-option'],
+      ['no-such-command'],
+    ]) {
+      const r = cli(args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(r.stderr).toMatch(/error/);
+    }
+  });
+
+  test('a runtime error exits 1 with one line on stderr', () => {
+    const r = cli(['generate', 'x', '--model', path.join(root, 'no', 'such', 'model')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a directory/);
+  });
+
+  test('--help works for the program and every command', () => {
+    for (const args of [['--help'], ['generate', '--help'], ['chat', '--help'], ['info', '--help']]) {
+      const r = cli(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: recurrentgemma/);
+    }
+    expect(cli(['generate', '--help']).stdout).toMatch(/--max-tokens[\s\S]*--top-p[\s\S]*--repetition-penalty[\s\S]*--seed[\s\S]*--stop/);
+  });
+
+  test('info reports config, parameters, dtype, state size and runtime', () => {
+    const r = cli(['info', '--json']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as Record<string, unknown> & { config: { vocabSize: number }; runtime: { simd: string; threads: number } };
+    expect(info).toMatchObject({ embeddedDemoModel: true, parameters: 5858560, dtype: 'BF16', tokenizer: { vocabSize: 4096, chatTemplate: true } });
+    expect(info.config.vocabSize).toBe(4096);
+    expect(info.stateBytes).toBeGreaterThan(0);
+    expect(typeof info.runtime.simd).toBe('string');
+    const table = cli(['info']);
+    expect(table.stdout).toMatch(/parameters\s+5,858,560/);
+    expect(table.stdout).toMatch(/state\s+[\d,]+ bytes/);
+  });
+
+  test('chat answers each stdin line as a turn and keeps history across turns', () => {
+    const r = cli(['chat', '-n', '8', '--seed', '1'], 'def add(a, b):\n/stats\nclass Stack:\n/history\n');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/2 messages, state at position \d+/);
+    expect(r.stdout).toMatch(/user: def add\(a, b\):\nassistant: /);
+    expect(r.stdout).toMatch(/user: class Stack:\nassistant: /);
+  });
+});
