@@ -13,6 +13,7 @@ export {
   StateFormatError,
 } from './errors';
 export { openCheckpoint, readConfig, parseConfig, type ModelConfig, type BlockType, type DType, type Checkpoint } from './checkpoint';
+export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './checkpoint';
 export * as kernels from './kernels';
 export { Tokenizer, TOKENIZER_FILES, type EncodeOptions, type DecodeOptions } from './tokenizer';
 export { ChatSession, ChatTemplate, type ChatMessage, type ChatRole, type ChatReply, type ChatSessionData, type ChatSessionOptions, type ChatTurnOptions } from './chat';

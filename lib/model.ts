@@ -70,6 +70,9 @@ export class RecurrentGemma implements StateOwner {
    */
   static async load(dir: string = DEFAULT_MODEL_DIR, options: LoadOptions = {}): Promise<RecurrentGemma> {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('model folder must be a non-empty string');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    if (options.simd !== undefined && !['auto', 'scalar', 'avx2', 'avx512'].includes(options.simd as string))
+      throw new InvalidArgumentError(`simd must be 'auto', 'scalar', 'avx2' or 'avx512', got ${JSON.stringify(options.simd)}`, 'ERR_RG_INVALID_SIMD');
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= 256))
       throw new InvalidArgumentError(`threads must be an integer in [1, 256], got ${String(options.threads)}`, 'ERR_RG_OUT_OF_RANGE');
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new InvalidArgumentError('onProgress must be a function');

@@ -89,4 +89,11 @@ const load = require('node-gyp-build') as (dir: string) => unknown;
 /** The package root (one level above dist/ or lib/). */
 export const packageRoot = path.join(__dirname, '..');
 
-export const addon = load(packageRoot) as NativeAddon;
+/**
+ * RECURRENTGEMMA_ADDON_PATH points at another build of the addon (a .node file), e.g. the
+ * sanitizer build of scripts/sanitize.sh; unset, the normal prebuild/build lookup applies.
+ */
+const override = process.env.RECURRENTGEMMA_ADDON_PATH;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const addon = (override ? require(path.resolve(override)) : load(packageRoot)) as NativeAddon;

@@ -40,6 +40,19 @@ export interface ModelConfig {
 /** Largest dimension accepted; keeps every size product exact in doubles and int64. */
 const MAX_DIM = 1 << 20;
 const MAX_LAYERS = 4096;
+/**
+ * Largest per-sequence state accepted, in bytes. The attention window is not tied to any tensor's
+ * size, so without this a few-KB checkpoint could make every createState() allocate terabytes.
+ * The largest real model (9B, window 2048) needs about 55 MB.
+ */
+export const MAX_STATE_BYTES = 2 ** 32;
+
+/** Bytes of one sequence's state (mirrors native/model/state.cc). */
+export function stateBytes(c: Pick<ModelConfig, 'blockTypes' | 'lruWidth' | 'convWidth' | 'window' | 'headDim'>): number {
+  let floats = 0;
+  for (const b of c.blockTypes) floats += b === 'recurrent' ? c.lruWidth * c.convWidth : 2 * c.window * c.headDim;
+  return 4 * floats;
+}
 
 /** Rounds a float32 to bfloat16 (round to nearest even), as the reference does for sqrt(width). */
 export function roundToBf16(x: number): number {
@@ -122,7 +135,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   if (typeof scaleBySqrt !== 'boolean') fail(file, '"embeddings_scale_by_sqrt_dim" must be a boolean');
   const tokenId = (key: string, fallback: number): number => int(key, fallback, 0, vocabSize - 1);
 
-  return {
+  const config: ModelConfig = {
     vocabSize,
     width,
     mlpWidth: intermediate / 2,
@@ -144,4 +157,8 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     eosTokenId: tokenId('eos_token_id', Math.min(1, vocabSize - 1)),
     padTokenId: tokenId('pad_token_id', 0),
   };
+  const bytes = stateBytes(config);
+  if (bytes > MAX_STATE_BYTES)
+    fail(file, `these sizes need ${bytes} bytes of state per sequence, more than the ${MAX_STATE_BYTES}-byte limit (check attention_window_size, lru_width, num_hidden_layers)`);
+  return config;
 }

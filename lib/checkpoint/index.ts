@@ -7,8 +7,9 @@ import { readSafetensorsHeader, type DType, type SafetensorsFile } from './safet
 import { expectedTensors, OPTIONAL_TENSORS } from './tensors';
 
 export { parseConfig, roundToBf16, type BlockType, type ModelConfig } from './config';
-export { readSafetensorsHeader, parseHeader, type DType, type TensorEntry, type SafetensorsFile } from './safetensors';
+export { readSafetensorsHeader, parseHeader, parseHeaderBytes, dtypeSize, type DType, type TensorEntry, type SafetensorsFile } from './safetensors';
 export { expectedTensors } from './tensors';
+export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './validate';
 
 /** A tensor as the native loader receives it: which file, where, what. */
 export interface TensorSource {
@@ -39,6 +40,7 @@ function readJson(file: string, what: string): unknown {
   } catch {
     throw new CheckpointError(`${file}: ${what} not found`, 'ERR_RG_FILE_NOT_FOUND', { file });
   }
+  if (!stat.isFile()) throw new CheckpointError(`${file}: ${what} is not a regular file`, 'ERR_RG_FILE_NOT_FOUND', { file });
   if (stat.size > MAX_CONFIG_BYTES) throw new CheckpointError(`${file}: ${what} is ${stat.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit`, 'ERR_RG_BAD_JSON', { file });
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));

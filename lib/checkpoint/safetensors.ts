@@ -35,9 +35,15 @@ function fail(file: string, message: string, code: string, tensor?: string): nev
   throw new CheckpointError(`${file}: ${message}`, code, { file, tensor });
 }
 
+/** Element size of a dtype the engine reads (the alignment a tensor's data needs). */
+export function dtypeSize(dtype: DType): number {
+  return DTYPE_SIZE[dtype];
+}
+
 /**
  * Reads and validates the header of a safetensors file without touching its data: every entry's
- * dtype, shape and byte range is checked against the file size and against each other.
+ * dtype, shape and byte range is checked against the file size and against each other. Nothing
+ * larger than the header is allocated, and the header only once its length fits the file.
  */
 export function readSafetensorsHeader(path: string): SafetensorsFile {
   let fd: number;
@@ -47,26 +53,99 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
     fail(path, `cannot open (${(e as Error).message})`, 'ERR_RG_FILE_NOT_FOUND');
   }
   try {
-    const size = fs.fstatSync(fd).size;
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) fail(path, 'is not a regular file', 'ERR_RG_FILE_NOT_FOUND');
+    const size = stat.size;
     if (size < 8) fail(path, `file is ${size} bytes, too short for a safetensors header`, 'ERR_RG_TRUNCATED');
     const lenBuf = Buffer.alloc(8);
-    fs.readSync(fd, lenBuf, 0, 8, 0);
+    readFully(fd, lenBuf, 0, path);
     const headerLen = lenBuf.readBigUInt64LE(0);
     if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(path, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`, 'ERR_RG_HEADER_TOO_LARGE');
     if (headerLen > BigInt(size - 8)) fail(path, `header length ${headerLen} runs past the end of the ${size}-byte file`, 'ERR_RG_TRUNCATED');
     const n = Number(headerLen);
     const headerBuf = Buffer.alloc(n);
-    fs.readSync(fd, headerBuf, 0, n, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(headerBuf.toString('utf8'));
-    } catch (e) {
-      fail(path, `header is not valid JSON (${(e as Error).message})`, 'ERR_RG_BAD_HEADER');
-    }
-    return parseHeader(path, size, 8 + n, header);
+    readFully(fd, headerBuf, 8, path);
+    return parseHeaderBytes(path, size, headerBuf);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Reads exactly buf.length bytes at `position` (a short read means the file changed under us). */
+function readFully(fd: number, buf: Buffer, position: number, path: string): void {
+  let done = 0;
+  while (done < buf.length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, done, buf.length - done, position + done);
+    } catch (e) {
+      fail(path, `cannot read (${(e as Error).message})`, 'ERR_RG_FILE_NOT_FOUND');
+    }
+    if (n === 0) fail(path, `file ended after ${position + done} bytes while reading the header`, 'ERR_RG_TRUNCATED');
+    done += n;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Validates the raw header bytes of a file of `size` bytes (exported for property-based tests):
+ * UTF-8, a JSON object starting with '{' (as the reference reader requires), no duplicate keys,
+ * then every entry via parseHeader().
+ */
+export function parseHeaderBytes(path: string, size: number, headerBytes: Uint8Array): SafetensorsFile {
+  if (headerBytes.length === 0 || headerBytes[0] !== 0x7b) fail(path, "header does not start with '{'", 'ERR_RG_BAD_HEADER');
+  let text: string;
+  try {
+    text = utf8.decode(headerBytes);
+  } catch {
+    fail(path, 'header is not valid UTF-8', 'ERR_RG_BAD_HEADER');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    fail(path, `header is not valid JSON (${(e as Error).message})`, 'ERR_RG_BAD_HEADER');
+  }
+  // JSON.parse keeps the last of two equal keys; a second entry for a tensor must not pass unseen.
+  const dup = firstDuplicateKey(text);
+  if (dup !== undefined) fail(path, `header lists ${JSON.stringify(dup)} more than once`, 'ERR_RG_DUPLICATE_TENSOR', dup);
+  return parseHeader(path, size, 8 + headerBytes.length, header);
+}
+
+/**
+ * Scans JSON text that JSON.parse already accepted and returns the first key that occurs twice in
+ * one object, at any depth.
+ */
+export function firstDuplicateKey(text: string): string | undefined {
+  // One entry per open container: the keys seen so far for objects, null for arrays.
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return key;
+        top.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (ch === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (ch === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+      stack.pop();
+    } else if (ch === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] != null;
+    }
+  }
+  return undefined;
 }
 
 function isUint(v: unknown): v is number {
@@ -116,11 +195,17 @@ export function parseHeader(path: string, size: number, dataOffset: number, head
     tensors.set(name, { name, dtype: dtype as DType, shape: shape as number[], offset: dataOffset + begin, nbytes: end - begin });
     if (end > begin) ranges.push([begin, end, name]);
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    const prev = ranges[i - 1]!;
-    const cur = ranges[i]!;
-    if (cur[0] < prev[1]) fail(path, `tensors ${prev[2]} and ${cur[2]} overlap`, 'ERR_RG_BAD_OFFSETS', cur[2]);
+  // The reference reader requires the tensors to tile the data section exactly: sorted by
+  // offset, each starting where the previous one ended, the last ending at the end of the file.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let end = 0;
+  let prevName = '';
+  for (const [b, e, name] of ranges) {
+    if (b < end) fail(path, `tensors ${prevName} and ${name} overlap`, 'ERR_RG_BAD_OFFSETS', name);
+    if (b > end) fail(path, `tensor ${name}: ${b - end} unused bytes before its data (data_offsets begin ${b}, previous tensor ends at ${end})`, 'ERR_RG_BAD_OFFSETS', name);
+    end = e;
+    prevName = name;
   }
+  if (end !== dataSize) fail(path, `${dataSize - end} bytes after the last tensor are not described by the header`, 'ERR_RG_BAD_OFFSETS');
   return { path, size, dataOffset, tensors, metadata };
 }

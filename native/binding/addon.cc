@@ -3,6 +3,7 @@
 
 #include "../runtime/cpu_features.h"
 #include "../runtime/thread_pool.h"
+#include "addon_data.h"
 #include "kernels_wrap.h"
 #include "model_wrap.h"
 #include "state_wrap.h"
@@ -32,8 +33,14 @@ static Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeModel", ModelWrap::Define(env));
-  exports.Set("NativeState", StateWrap::Define(env));
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);  // deleted by node when this environment shuts down
+  Napi::Function model = ModelWrap::Define(env);
+  Napi::Function state = StateWrap::Define(env);
+  data->model_ctor = Napi::Persistent(model);
+  data->state_ctor = Napi::Persistent(state);
+  exports.Set("NativeModel", model);
+  exports.Set("NativeState", state);
   exports.Set("kernels", define_kernels(env));
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo));
   return exports;

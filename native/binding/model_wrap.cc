@@ -4,12 +4,16 @@
 #include <stdexcept>
 
 #include "../runtime/cpu_features.h"
+#include "addon_data.h"
 #include "convert.h"
 #include "state_wrap.h"
 
 namespace rg::binding {
 
 static std::atomic<uint64_t> next_model_id{1};
+
+// Largest logits array one forward call returns (2^31 floats = 8 GiB, beyond any typed array).
+static constexpr int64_t kMaxOutputFloats = int64_t{1} << 31;
 
 static ModelConfig read_config(const Napi::Object& o) {
   ModelConfig c;
@@ -115,8 +119,9 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Always succeeds: forward passes in flight hold their own reference to the model, which is
+// unmapped and its threads stopped when the last of them ends.
 Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
-  if (running.load() > 0) fail(info.Env(), "ERR_RG_BUSY", "cannot dispose the model while a forward pass is running");
   model_.reset();
   return info.Env().Undefined();
 }
@@ -134,18 +139,19 @@ class ForwardWorker : public Napi::AsyncWorker {
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
-  void add(Napi::Object state_obj, State* state, std::vector<int32_t> tokens, bool all_logits,
+  // Marks the state busy last; from then on only OnOK/OnError clear it.
+  void add(std::shared_ptr<State> state, std::vector<int32_t> tokens, bool all_logits,
            Napi::Float32Array out) {
-    refs_.push_back(Napi::Persistent(state_obj));
     outputs_.push_back(Napi::Persistent(out.As<Napi::Object>()));
     tokens_.push_back(std::move(tokens));
     Segment s;
-    s.state = state;
+    s.state = state.get();
+    states_.push_back(std::move(state));
     s.count = static_cast<int64_t>(tokens_.back().size());
     s.all_logits = all_logits;
     s.logits = out.Data();
     segments_.push_back(s);
-    state->busy = true;
+    s.state->busy = true;
   }
 
   void Execute() override {
@@ -180,7 +186,8 @@ class ForwardWorker : public Napi::AsyncWorker {
   ModelWrap* owner_;
   std::shared_ptr<Model> model_;
   Napi::ObjectReference owner_ref_;
-  std::vector<Napi::ObjectReference> refs_, outputs_;
+  std::vector<Napi::ObjectReference> outputs_;
+  std::vector<std::shared_ptr<State>> states_;  // kept alive even if disposed meanwhile
   std::vector<std::vector<int32_t>> tokens_;
   std::vector<Segment> segments_;
 };
@@ -196,12 +203,12 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   if (arr.Length() == 0) fail(env, "ERR_RG_INVALID_ARGUMENT", "forward needs at least one sequence");
   const int64_t V = model_->config.vocab_size;
   std::set<State*> seen;
-  struct Checked { Napi::Object obj; State* state; std::vector<int32_t> tokens; bool all; };
+  struct Checked { std::shared_ptr<State> state; std::vector<int32_t> tokens; bool all; Napi::Float32Array out; };
   std::vector<Checked> checked;
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     Napi::Object seg = get_object(arr.Get(i), "segment");
     Napi::Value sv = seg.Get("state");
-    if (!sv.IsObject() || !sv.As<Napi::Object>().InstanceOf(StateWrap::constructor->Value()))
+    if (!is_instance(sv, addon_data(env).state_ctor))
       fail(env, "ERR_RG_INVALID_ARGUMENT", "segment.state must be a state created by this model");
     StateWrap* sw = StateWrap::Unwrap(sv.As<Napi::Object>());
     if (!sw->state()) fail(env, "ERR_RG_DISPOSED", "the state has been disposed");
@@ -214,14 +221,19 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
     for (size_t j = 0; j < tokens.size(); ++j)
       if (tokens[j] < 0 || tokens[j] >= V)
         fail(env, "ERR_RG_TOKEN_RANGE", "token id " + std::to_string(tokens[j]) + " at index " + std::to_string(j) + " is outside the vocabulary [0, " + std::to_string(V) + ")", true);
-    checked.push_back({sv.As<Napi::Object>(), sw->state(), std::move(tokens), seg.Get("allLogits").ToBoolean().Value()});
+    const bool all = seg.Get("allLogits").ToBoolean().Value();
+    checked.push_back({sw->shared(), std::move(tokens), all, Napi::Float32Array()});
+  }
+  // Allocate every output before any state is marked busy: a failed allocation (T x V too large)
+  // then leaves all states untouched and usable.
+  for (auto& c : checked) {
+    const double n = static_cast<double>(c.all ? c.tokens.size() : 1) * static_cast<double>(V);
+    if (n > static_cast<double>(kMaxOutputFloats))
+      fail(env, "ERR_RG_OUT_OF_RANGE", "allLogits output of " + std::to_string(c.tokens.size()) + " x " + std::to_string(V) + " floats is too large; run the tokens in smaller chunks", true);
+    c.out = Napi::Float32Array::New(env, static_cast<size_t>(n));
   }
   auto* worker = new ForwardWorker(env, this, model_);
-  for (auto& c : checked) {
-    const size_t n = c.all ? c.tokens.size() * static_cast<size_t>(V) : static_cast<size_t>(V);
-    Napi::Float32Array out = Napi::Float32Array::New(env, n);
-    worker->add(c.obj, c.state, std::move(c.tokens), c.all, out);
-  }
+  for (auto& c : checked) worker->add(std::move(c.state), std::move(c.tokens), c.all, c.out);
   Napi::Promise p = worker->promise();
   worker->Queue();
   return p;

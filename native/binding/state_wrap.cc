@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "addon_data.h"
 #include "convert.h"
 #include "model_wrap.h"
 
 namespace rg::binding {
 
-Napi::FunctionReference* StateWrap::constructor = nullptr;
-
 Napi::Function StateWrap::Define(Napi::Env env) {
-  Napi::Function f = DefineClass(env, "NativeState",
+  return DefineClass(env, "NativeState",
                                  {InstanceAccessor("position", &StateWrap::Position, nullptr),
                                   InstanceAccessor("byteLength", &StateWrap::ByteLength, nullptr),
                                   InstanceMethod("layers", &StateWrap::Layers),
@@ -20,20 +19,21 @@ Napi::Function StateWrap::Define(Napi::Env env) {
                                   InstanceMethod("readData", &StateWrap::ReadData),
                                   InstanceMethod("writeData", &StateWrap::WriteData),
                                   InstanceMethod("dispose", &StateWrap::Dispose)});
-  constructor = new Napi::FunctionReference(Napi::Persistent(f));
-  env.SetInstanceData<Napi::FunctionReference>(constructor);
-  return f;
 }
 
 // new NativeState(nativeModel)
 StateWrap::StateWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StateWrap>(info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) fail(env, "ERR_RG_INVALID_ARGUMENT", "NativeState needs a model");
+  if (!is_instance(info[0], addon_data(env).model_ctor)) fail(env, "ERR_RG_INVALID_ARGUMENT", "NativeState needs a NativeModel");
   ModelWrap* mw = ModelWrap::Unwrap(info[0].As<Napi::Object>());
   if (!mw || !mw->model()) fail(env, "ERR_RG_DISPOSED", "the model has been disposed");
   config_ = mw->model()->config;
   model_id_ = mw->id();
-  state_ = std::make_unique<State>(config_);
+  try {
+    state_ = std::make_shared<State>(config_);
+  } catch (const std::bad_alloc&) {
+    fail(env, "ERR_RG_OUT_OF_MEMORY", "cannot allocate the state", true);
+  }
 }
 
 State& StateWrap::checked(Napi::Env env, bool for_write) {
@@ -81,13 +81,13 @@ Napi::Value StateWrap::Layers(const Napi::CallbackInfo& info) {
 Napi::Value StateWrap::CopyFrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   State& s = checked(env, true);
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(constructor->Value()))
+  if (!is_instance(info[0], addon_data(env).state_ctor))
     fail(env, "ERR_RG_INVALID_ARGUMENT", "copyFrom expects a state");
   StateWrap* other = Unwrap(info[0].As<Napi::Object>());
   State& o = other->checked(env, true);
   if (other->model_id_ != model_id_) fail(env, "ERR_RG_FOREIGN_STATE", "the state belongs to a different model");
   s.data = o.data;
-  s.position = o.position;
+  s.position = o.position.load();
   return env.Undefined();
 }
 
@@ -112,8 +112,8 @@ Napi::Value StateWrap::WriteData(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Always succeeds: a forward pass in flight holds its own reference and frees the state when it ends.
 Napi::Value StateWrap::Dispose(const Napi::CallbackInfo& info) {
-  if (state_ && state_->busy) fail(info.Env(), "ERR_RG_BUSY", "cannot dispose a state while a forward pass uses it");
   state_.reset();
   return info.Env().Undefined();
 }

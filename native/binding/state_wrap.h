@@ -16,8 +16,9 @@ class StateWrap : public Napi::ObjectWrap<StateWrap> {
   explicit StateWrap(const Napi::CallbackInfo& info);
 
   State* state() const { return state_.get(); }
+  // Shared with forward passes in flight, so dispose() during one frees the memory when it ends.
+  std::shared_ptr<State> shared() const { return state_; }
   uint64_t model_id() const { return model_id_; }
-  static Napi::FunctionReference* constructor;
 
  private:
   Napi::Value Position(const Napi::CallbackInfo& info);
@@ -30,7 +31,7 @@ class StateWrap : public Napi::ObjectWrap<StateWrap> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   State& checked(Napi::Env env, bool for_write);
 
-  std::unique_ptr<State> state_;
+  std::shared_ptr<State> state_;
   ModelConfig config_;
   uint64_t model_id_ = 0;
 };

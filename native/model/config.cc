@@ -18,6 +18,12 @@ std::string check_config(const ModelConfig& c) {
   if (c.head_dim != c.width / c.num_heads) return "head_dim must equal hidden_size / num_attention_heads";
   if (c.rope_dims < 0 || c.rope_dims > c.head_dim || c.rope_dims % 2 != 0) return "rotary dims must be even and at most head_dim";
   if (c.blocks.empty() || c.blocks.size() > 4096) return "num_hidden_layers out of range";
+  // The window is tied to no tensor's size, so the state must be bounded on its own (same limit as
+  // lib/checkpoint/config.ts). The bounds above keep this sum far below int64 overflow.
+  int64_t state_floats = 0;
+  for (BlockKind b : c.blocks)
+    state_floats += b == BlockKind::Recurrent ? c.lru_width * c.conv_width : 2 * c.window * c.head_dim;
+  if (state_floats * 4 > kMaxStateBytes) return "the state of one sequence would exceed 4 GiB";
   return "";
 }
 

@@ -26,6 +26,9 @@ struct ModelConfig {
   std::vector<BlockKind> blocks;  // one per layer
 };
 
+// Largest per-sequence state accepted (lib/checkpoint/config.ts MAX_STATE_BYTES).
+constexpr int64_t kMaxStateBytes = int64_t{1} << 32;
+
 // Returns an empty string when the config is usable, else what is wrong.
 std::string check_config(const ModelConfig& c);
 

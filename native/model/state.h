@@ -20,7 +20,8 @@ class State {
  public:
   explicit State(const ModelConfig& config);
 
-  int64_t position = 0;
+  // Atomic because JS may read it while a forward pass advances it on a worker thread.
+  std::atomic<int64_t> position{0};
   std::vector<float> data;
   std::vector<LayerStateLayout> layout;
 
