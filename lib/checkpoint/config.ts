@@ -77,13 +77,13 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     if (v === undefined) fail(file, `missing key "${key}"`);
     if (typeof v !== 'number' || !Number.isInteger(v)) fail(file, `"${key}" must be an integer, got ${JSON.stringify(v)}`);
     if (v < min || v > max) fail(file, `"${key}" = ${v} is out of range [${min}, ${max}]`);
-    return v;
+    return v === 0 ? 0 : v;
   };
   const num = (key: string, fallback: number, min: number, max: number): number => {
     const v = o[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(file, `"${key}" must be a finite number, got ${JSON.stringify(v)}`);
     if (v < min || v > max) fail(file, `"${key}" = ${v} is out of range [${min}, ${max}]`);
-    return v;
+    return v === 0 ? 0 : v; // JSON can spell -0, which would otherwise leak into derived sizes
   };
 
   if (o.model_type !== undefined && o.model_type !== 'recurrent_gemma')
@@ -117,7 +117,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     : Number(rope.partial_rotary_factor ?? 0.5);
   if (!Number.isFinite(ropeTheta) || ropeTheta <= 0) fail(file, 'rope_theta must be a positive number');
   if (!(partialRotaryFactor >= 0 && partialRotaryFactor <= 1)) fail(file, 'partial_rotary_factor must be in [0, 1]');
-  const ropeDims = 2 * Math.floor((headDim * partialRotaryFactor) / 2);
+  const ropeDims = Math.max(0, 2 * Math.floor((headDim * partialRotaryFactor) / 2));
 
   const act = o.hidden_activation ?? 'gelu_pytorch_tanh';
   if (act !== 'gelu_pytorch_tanh' && act !== 'gelu_tanh')
