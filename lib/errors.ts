@@ -75,22 +75,26 @@ export class StateFormatError extends RecurrentGemmaError {
 
 /** The native addon rejected a call; converts its `code` into the matching error class. */
 export function fromNativeError(e: unknown): Error {
-  if (!(e instanceof Error)) return new RecurrentGemmaError(String(e), 'ERR_RG_NATIVE');
+  // Duck-typed rather than `instanceof Error`: the addon creates its errors in the realm it was
+  // loaded in, which is not the caller's under vm contexts (jest runs tests in one).
+  if (typeof e !== 'object' || e === null || typeof (e as Error).message !== 'string')
+    return new RecurrentGemmaError(String(e), 'ERR_RG_NATIVE');
+  if (e instanceof RecurrentGemmaError) return e;
   const code = (e as { code?: unknown }).code;
-  if (typeof code !== 'string' || !code.startsWith('ERR_RG_')) return e;
+  if (typeof code !== 'string' || !code.startsWith('ERR_RG_')) return e as Error;
   switch (code) {
     case 'ERR_RG_DISPOSED':
-      return new DisposedError(e.message.replace(/^the (.*) has been disposed$/, '$1'));
+      return new DisposedError((e as Error).message.replace(/^the (.*) has been disposed$/, '$1'));
     case 'ERR_RG_BUSY':
-      return new StateBusyError(e.message);
+      return new StateBusyError((e as Error).message);
     case 'ERR_RG_FOREIGN_STATE':
-      return new ForeignStateError(e.message);
+      return new ForeignStateError((e as Error).message);
     case 'ERR_RG_TOKEN_RANGE':
-      return new TokenRangeError(e.message);
+      return new TokenRangeError((e as Error).message);
     case 'ERR_RG_CHECKPOINT':
     case 'ERR_RG_INVALID_CONFIG':
-      return new CheckpointError(e.message, code);
+      return new CheckpointError((e as Error).message, code);
     default:
-      return new InvalidArgumentError(e.message, code);
+      return new InvalidArgumentError((e as Error).message, code);
   }
 }
