@@ -42,24 +42,24 @@ describe('safetensors framing', () => {
   const { header, data } = fixture();
   const good = safetensorsBytes({ header, data });
   const headerLen = good.readBigUInt64LE(0);
-  const cases: Array<[string, Buffer, string]> = [
-    ['empty file', Buffer.alloc(0), 'ERR_RG_TRUNCATED'],
-    ['7-byte file', Buffer.alloc(7), 'ERR_RG_TRUNCATED'],
-    ['header length past the end of the file', safetensorsBytes({ header, data, headerLength: BigInt(good.length) }), 'ERR_RG_TRUNCATED'],
-    ['header length 2^64 - 1', safetensorsBytes({ header, data, headerLength: 2n ** 64n - 1n }), 'ERR_RG_HEADER_TOO_LARGE'],
-    ['header length 1 GiB', safetensorsBytes({ header, data, headerLength: 2n ** 30n }), 'ERR_RG_HEADER_TOO_LARGE'],
-    ['file cut inside the header', good.subarray(0, 8 + 100), 'ERR_RG_TRUNCATED'],
-    ['header not JSON', safetensorsBytes({ headerText: '{"a": [1, 2', data }), 'ERR_RG_BAD_HEADER'],
-    ['header a JSON array', safetensorsBytes({ headerText: '[{"dtype": "F32"}]', data }), 'ERR_RG_BAD_HEADER'],
-    ['header a JSON string', safetensorsBytes({ headerText: '"model"', data }), 'ERR_RG_BAD_HEADER'],
-    ['header null', safetensorsBytes({ headerText: 'null', data }), 'ERR_RG_BAD_HEADER'],
-    ['header with leading whitespace', safetensorsBytes({ headerText: ' ' + JSON.stringify(header), data }), 'ERR_RG_BAD_HEADER'],
-    ['header invalid UTF-8', safetensorsBytes({ headerText: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), data }), 'ERR_RG_BAD_HEADER'],
-    ['header zero bytes long', safetensorsBytes({ headerText: '', data }), 'ERR_RG_BAD_HEADER'],
-    ['data section cut short', good.subarray(0, good.length - 1000), 'ERR_RG_TRUNCATED'],
-    ['data section with trailing bytes', Buffer.concat([good, Buffer.alloc(16)]), 'ERR_RG_BAD_OFFSETS'],
+  const cases: Array<[string, string, Buffer]> = [
+    ['empty file', 'ERR_RG_TRUNCATED', Buffer.alloc(0)],
+    ['7-byte file', 'ERR_RG_TRUNCATED', Buffer.alloc(7)],
+    ['header length past the end of the file', 'ERR_RG_TRUNCATED', safetensorsBytes({ header, data, headerLength: BigInt(good.length) })],
+    ['header length 2^64 - 1', 'ERR_RG_HEADER_TOO_LARGE', safetensorsBytes({ header, data, headerLength: 2n ** 64n - 1n })],
+    ['header length 1 GiB', 'ERR_RG_HEADER_TOO_LARGE', safetensorsBytes({ header, data, headerLength: 2n ** 30n })],
+    ['file cut inside the header', 'ERR_RG_TRUNCATED', good.subarray(0, 8 + 100)],
+    ['header not JSON', 'ERR_RG_BAD_HEADER', safetensorsBytes({ headerText: '{"a": [1, 2', data })],
+    ['header a JSON array', 'ERR_RG_BAD_HEADER', safetensorsBytes({ headerText: '[{"dtype": "F32"}]', data })],
+    ['header a JSON string', 'ERR_RG_BAD_HEADER', safetensorsBytes({ headerText: '"model"', data })],
+    ['header null', 'ERR_RG_BAD_HEADER', safetensorsBytes({ headerText: 'null', data })],
+    ['header with leading whitespace', 'ERR_RG_BAD_HEADER', safetensorsBytes({ headerText: ' ' + JSON.stringify(header), data })],
+    ['header invalid UTF-8', 'ERR_RG_BAD_HEADER', safetensorsBytes({ headerText: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), data })],
+    ['header zero bytes long', 'ERR_RG_BAD_HEADER', safetensorsBytes({ headerText: '', data })],
+    ['data section cut short', 'ERR_RG_TRUNCATED', good.subarray(0, good.length - 1000)],
+    ['data section with trailing bytes', 'ERR_RG_BAD_OFFSETS', Buffer.concat([good, Buffer.alloc(16)])],
   ];
-  test.each(cases)('%s -> %s', (_name, bytes, code) => {
+  test.each(cases)('%s -> %s', (_name, code, bytes) => {
     const dir = checkpointWith(bytes);
     const file = path.join(dir, 'model.safetensors');
     const e = checkpointError(() => openCheckpoint(dir));
@@ -74,53 +74,53 @@ describe('safetensors framing', () => {
 });
 
 describe('safetensors entries', () => {
-  type Case = [string, (h: Header, d: Buffer) => Buffer | void, string, string | undefined];
+  type Case = [string, string, (h: Header, d: Buffer) => Buffer | void, string | undefined];
   const last = () => entries(fixture().header).at(-1)![0];
   const second = () => entries(fixture().header)[1]![0];
   const cases: Case[] = [
-    ['entry is a number', (h) => void (h[FIRST] = 3), 'ERR_RG_BAD_HEADER', FIRST],
-    ['entry is null', (h) => void (h[FIRST] = null), 'ERR_RG_BAD_HEADER', FIRST],
-    ['unknown dtype', (h) => void (entry(h, FIRST).dtype = 'Q4_K'), 'ERR_RG_DTYPE', FIRST],
-    ['unsupported dtype I64', (h) => void (entry(h, FIRST).dtype = 'I64'), 'ERR_RG_DTYPE', FIRST],
-    ['dtype missing', (h) => void delete (entry(h, FIRST) as Partial<Entry>).dtype, 'ERR_RG_DTYPE', FIRST],
-    ['dtype F16 halves the element size', (h) => void (entry(h, FIRST).dtype = 'F16'), 'ERR_RG_SIZE_MISMATCH', FIRST],
-    ['shape not a list', (h) => void ((entry(h, FIRST) as unknown as Record<string, unknown>).shape = '512x128'), 'ERR_RG_BAD_HEADER', FIRST],
-    ['negative dimension', (h) => void (entry(h, FIRST).shape = [-512, -128]), 'ERR_RG_BAD_HEADER', FIRST],
-    ['fractional dimension', (h) => void (entry(h, FIRST).shape = [511.5, 128]), 'ERR_RG_BAD_HEADER', FIRST],
-    ['nine dimensions', (h) => void (entry(h, FIRST).shape = [512, 128, 1, 1, 1, 1, 1, 1, 1]), 'ERR_RG_BAD_HEADER', FIRST],
-    ['shape product overflows 2^53', (h) => void (entry(h, FIRST).shape = [2 ** 40, 2 ** 40]), 'ERR_RG_SIZE_MISMATCH', FIRST],
-    ['shape disagrees with byte span', (h) => void (entry(h, FIRST).shape = [512, 127]), 'ERR_RG_SIZE_MISMATCH', FIRST],
-    ['data_offsets missing', (h) => void delete (entry(h, FIRST) as Partial<Entry>).data_offsets, 'ERR_RG_BAD_HEADER', FIRST],
-    ['data_offsets of three numbers', (h) => void ((entry(h, FIRST) as unknown as { data_offsets: number[] }).data_offsets = [0, 4, 8]), 'ERR_RG_BAD_HEADER', FIRST],
-    ['data_offsets as strings', (h) => void ((entry(h, FIRST) as unknown as { data_offsets: unknown }).data_offsets = ['0', '262144']), 'ERR_RG_BAD_HEADER', FIRST],
-    ['data_offsets beyond 2^53', (h) => void (entry(h, FIRST).data_offsets = [0, 2 ** 60]), 'ERR_RG_BAD_HEADER', FIRST],
-    ['data_offsets reversed', (h) => void (entry(h, FIRST).data_offsets = [262144, 0]), 'ERR_RG_BAD_OFFSETS', FIRST],
-    ['data_offsets run past the end', (h, d) => void (entry(h, last()).data_offsets = [d.length - 4, d.length + 4]), 'ERR_RG_TRUNCATED', undefined],
+    ['entry is a number', 'ERR_RG_BAD_HEADER', (h) => void (h[FIRST] = 3), FIRST],
+    ['entry is null', 'ERR_RG_BAD_HEADER', (h) => void (h[FIRST] = null), FIRST],
+    ['unknown dtype', 'ERR_RG_DTYPE', (h) => void (entry(h, FIRST).dtype = 'Q4_K'), FIRST],
+    ['unsupported dtype I64', 'ERR_RG_DTYPE', (h) => void (entry(h, FIRST).dtype = 'I64'), FIRST],
+    ['dtype missing', 'ERR_RG_DTYPE', (h) => void delete (entry(h, FIRST) as Partial<Entry>).dtype, FIRST],
+    ['dtype F16 halves the element size', 'ERR_RG_SIZE_MISMATCH', (h) => void (entry(h, FIRST).dtype = 'F16'), FIRST],
+    ['shape not a list', 'ERR_RG_BAD_HEADER', (h) => void ((entry(h, FIRST) as unknown as Record<string, unknown>).shape = '512x128'), FIRST],
+    ['negative dimension', 'ERR_RG_BAD_HEADER', (h) => void (entry(h, FIRST).shape = [-512, -128]), FIRST],
+    ['fractional dimension', 'ERR_RG_BAD_HEADER', (h) => void (entry(h, FIRST).shape = [511.5, 128]), FIRST],
+    ['nine dimensions', 'ERR_RG_BAD_HEADER', (h) => void (entry(h, FIRST).shape = [512, 128, 1, 1, 1, 1, 1, 1, 1]), FIRST],
+    ['shape product overflows 2^53', 'ERR_RG_SIZE_MISMATCH', (h) => void (entry(h, FIRST).shape = [2 ** 40, 2 ** 40]), FIRST],
+    ['shape disagrees with byte span', 'ERR_RG_SIZE_MISMATCH', (h) => void (entry(h, FIRST).shape = [512, 127]), FIRST],
+    ['data_offsets missing', 'ERR_RG_BAD_HEADER', (h) => void delete (entry(h, FIRST) as Partial<Entry>).data_offsets, FIRST],
+    ['data_offsets of three numbers', 'ERR_RG_BAD_HEADER', (h) => void ((entry(h, FIRST) as unknown as { data_offsets: number[] }).data_offsets = [0, 4, 8]), FIRST],
+    ['data_offsets as strings', 'ERR_RG_BAD_HEADER', (h) => void ((entry(h, FIRST) as unknown as { data_offsets: unknown }).data_offsets = ['0', '262144']), FIRST],
+    ['data_offsets beyond 2^53', 'ERR_RG_BAD_HEADER', (h) => void (entry(h, FIRST).data_offsets = [0, 2 ** 60]), FIRST],
+    ['data_offsets reversed', 'ERR_RG_BAD_OFFSETS', (h) => void (entry(h, FIRST).data_offsets = [262144, 0]), FIRST],
+    ['data_offsets run past the end', 'ERR_RG_TRUNCATED', (h, d) => void (entry(h, last()).data_offsets = [d.length - 4, d.length + 4]), undefined],
     [
       'two tensors overlap',
+      'ERR_RG_BAD_OFFSETS',
       (h) => {
         const e = entry(h, second());
         e.data_offsets = [e.data_offsets[0] - 4, e.data_offsets[1] - 4];
       },
-      'ERR_RG_BAD_OFFSETS',
       undefined,
     ],
     [
       'a hole between tensors',
+      'ERR_RG_BAD_OFFSETS',
       (h, d) => {
         // Move the last tensor 8 bytes further and grow the data section to match.
         const e = entry(h, last());
         e.data_offsets = [e.data_offsets[0] + 8, e.data_offsets[1] + 8];
         return Buffer.concat([d, Buffer.alloc(8)]);
       },
-      'ERR_RG_BAD_OFFSETS',
       undefined,
     ],
-    ['__metadata__ is a list', (h) => void (h.__metadata__ = ['format', 'pt']), 'ERR_RG_BAD_HEADER', undefined],
-    ['__metadata__ is a string', (h) => void (h.__metadata__ = 'pt'), 'ERR_RG_BAD_HEADER', undefined],
-    ['__metadata__ has a non-string value', (h) => void (h.__metadata__ = { format: 'pt', step: 3 }), 'ERR_RG_BAD_HEADER', undefined],
+    ['__metadata__ is a list', 'ERR_RG_BAD_HEADER', (h) => void (h.__metadata__ = ['format', 'pt']), undefined],
+    ['__metadata__ is a string', 'ERR_RG_BAD_HEADER', (h) => void (h.__metadata__ = 'pt'), undefined],
+    ['__metadata__ has a non-string value', 'ERR_RG_BAD_HEADER', (h) => void (h.__metadata__ = { format: 'pt', step: 3 }), undefined],
   ];
-  test.each(cases)('%s -> %s', (_name, edit, code, tensor) => {
+  test.each(cases)('%s -> %s', (_name, code, edit, tensor) => {
     const dir = checkpointWith(withHeader(edit));
     const e = checkpointError(() => openCheckpoint(dir));
     expect(e.code).toBe(code);
@@ -310,7 +310,7 @@ describe('sharded checkpoints', () => {
     ['no weight_map', '{"metadata": {}}', 'ERR_RG_BAD_INDEX'],
     ['weight_map a list', '{"weight_map": ["a"]}', 'ERR_RG_BAD_INDEX'],
     ['JSON null', 'null', 'ERR_RG_BAD_INDEX'],
-  ])('index %s -> %s', (_n, text, code) => {
+  ])('index %s: %s', (_n, text, code) => {
     const dir = sharded();
     fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), text);
     const err = checkpointError(() => openCheckpoint(dir));
@@ -321,43 +321,43 @@ describe('sharded checkpoints', () => {
 
 describe('config.json', () => {
   const base = fixtureConfig();
-  const cases: Array<[string, unknown, string]> = [
-    ['not JSON', '{"hidden_size": 12', 'ERR_RG_BAD_JSON'],
-    ['a JSON list', '[1, 2]', 'ERR_RG_INVALID_CONFIG'],
-    ['JSON null', 'null', 'ERR_RG_INVALID_CONFIG'],
+  const cases: Array<[string, string, unknown]> = [
+    ['not JSON', 'ERR_RG_BAD_JSON', '{"hidden_size": 12'],
+    ['a JSON list', 'ERR_RG_INVALID_CONFIG', '[1, 2]'],
+    ['JSON null', 'ERR_RG_INVALID_CONFIG', 'null'],
     ...(['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'attention_window_size'] as const).map(
-      (k): [string, unknown, string] => [`missing ${k}`, { ...base, [k]: undefined }, 'ERR_RG_INVALID_CONFIG'],
+      (k): [string, string, unknown] => [`missing ${k}`, 'ERR_RG_INVALID_CONFIG', { ...base, [k]: undefined }],
     ),
-    ['missing block types', { ...base, _block_types: undefined }, 'ERR_RG_INVALID_CONFIG'],
-    ['hidden_size a string', { ...base, hidden_size: '128' }, 'ERR_RG_INVALID_CONFIG'],
-    ['hidden_size fractional', { ...base, hidden_size: 128.5 }, 'ERR_RG_INVALID_CONFIG'],
-    ['vocab_size a boolean', { ...base, vocab_size: true }, 'ERR_RG_INVALID_CONFIG'],
-    ['num_hidden_layers a list', { ...base, num_hidden_layers: [6] }, 'ERR_RG_INVALID_CONFIG'],
-    ['hidden_size zero', { ...base, hidden_size: 0 }, 'ERR_RG_INVALID_CONFIG'],
-    ['vocab_size negative', { ...base, vocab_size: -512 }, 'ERR_RG_INVALID_CONFIG'],
-    ['attention_window_size zero', { ...base, attention_window_size: 0 }, 'ERR_RG_INVALID_CONFIG'],
-    ['conv1d_width 0', { ...base, conv1d_width: 0 }, 'ERR_RG_INVALID_CONFIG'],
-    ['heads do not divide the width', { ...base, num_attention_heads: 3, head_dim: undefined }, 'ERR_RG_INVALID_CONFIG'],
-    ['heads do not divide lru_width', { ...base, lru_width: 190 }, 'ERR_RG_INVALID_CONFIG'],
-    ['head_dim disagrees with width / heads', { ...base, head_dim: 64 }, 'ERR_RG_INVALID_CONFIG'],
-    ['odd intermediate_size', { ...base, intermediate_size: 767 }, 'ERR_RG_INVALID_CONFIG'],
-    ['vocab_size 2^53', { ...base, vocab_size: 2 ** 53 }, 'ERR_RG_INVALID_CONFIG'],
-    ['hidden_size 1e308', { ...base, hidden_size: 1e308 }, 'ERR_RG_INVALID_CONFIG'],
-    ['num_hidden_layers 1e6', { ...base, num_hidden_layers: 1e6 }, 'ERR_RG_INVALID_CONFIG'],
-    ['window 2^20 with 4096 attention layers (a terabyte state)', { ...base, attention_window_size: 2 ** 20, num_hidden_layers: 4096, _block_types: ['attention'] }, 'ERR_RG_INVALID_CONFIG'],
-    ['rms_norm_eps NaN-like string', { ...base, rms_norm_eps: 'nan' }, 'ERR_RG_INVALID_CONFIG'],
-    ['rope_theta negative', { ...base, rope_theta: -1 }, 'ERR_RG_INVALID_CONFIG'],
-    ['partial_rotary_factor 2', { ...base, partial_rotary_factor: 2 }, 'ERR_RG_INVALID_CONFIG'],
-    ['num_key_value_heads 2', { ...base, num_key_value_heads: 2 }, 'ERR_RG_INVALID_CONFIG'],
-    ['unknown block type', { ...base, _block_types: ['recurrent', 'mamba'] }, 'ERR_RG_INVALID_CONFIG'],
-    ['empty block types', { ...base, _block_types: [] }, 'ERR_RG_INVALID_CONFIG'],
-    ['another model_type', { ...base, model_type: 'llama' }, 'ERR_RG_INVALID_CONFIG'],
-    ['unsupported activation', { ...base, hidden_activation: 'relu' }, 'ERR_RG_INVALID_CONFIG'],
-    ['bos_token_id outside the vocabulary', { ...base, bos_token_id: 512 }, 'ERR_RG_INVALID_CONFIG'],
-    ['embeddings_scale_by_sqrt_dim a string', { ...base, embeddings_scale_by_sqrt_dim: 'yes' }, 'ERR_RG_INVALID_CONFIG'],
-    ['rope_parameters a list', { ...base, rope_theta: undefined, rope_parameters: [1] }, 'ERR_RG_INVALID_CONFIG'],
+    ['missing block types', 'ERR_RG_INVALID_CONFIG', { ...base, _block_types: undefined }],
+    ['hidden_size a string', 'ERR_RG_INVALID_CONFIG', { ...base, hidden_size: '128' }],
+    ['hidden_size fractional', 'ERR_RG_INVALID_CONFIG', { ...base, hidden_size: 128.5 }],
+    ['vocab_size a boolean', 'ERR_RG_INVALID_CONFIG', { ...base, vocab_size: true }],
+    ['num_hidden_layers a list', 'ERR_RG_INVALID_CONFIG', { ...base, num_hidden_layers: [6] }],
+    ['hidden_size zero', 'ERR_RG_INVALID_CONFIG', { ...base, hidden_size: 0 }],
+    ['vocab_size negative', 'ERR_RG_INVALID_CONFIG', { ...base, vocab_size: -512 }],
+    ['attention_window_size zero', 'ERR_RG_INVALID_CONFIG', { ...base, attention_window_size: 0 }],
+    ['conv1d_width 0', 'ERR_RG_INVALID_CONFIG', { ...base, conv1d_width: 0 }],
+    ['heads do not divide the width', 'ERR_RG_INVALID_CONFIG', { ...base, num_attention_heads: 3, head_dim: undefined }],
+    ['heads do not divide lru_width', 'ERR_RG_INVALID_CONFIG', { ...base, lru_width: 190 }],
+    ['head_dim disagrees with width / heads', 'ERR_RG_INVALID_CONFIG', { ...base, head_dim: 64 }],
+    ['odd intermediate_size', 'ERR_RG_INVALID_CONFIG', { ...base, intermediate_size: 767 }],
+    ['vocab_size 2^53', 'ERR_RG_INVALID_CONFIG', { ...base, vocab_size: 2 ** 53 }],
+    ['hidden_size 1e308', 'ERR_RG_INVALID_CONFIG', { ...base, hidden_size: 1e308 }],
+    ['num_hidden_layers 1e6', 'ERR_RG_INVALID_CONFIG', { ...base, num_hidden_layers: 1e6 }],
+    ['window 2^20 with 4096 attention layers (a terabyte state)', 'ERR_RG_INVALID_CONFIG', { ...base, attention_window_size: 2 ** 20, num_hidden_layers: 4096, _block_types: ['attention'] }],
+    ['rms_norm_eps NaN-like string', 'ERR_RG_INVALID_CONFIG', { ...base, rms_norm_eps: 'nan' }],
+    ['rope_theta negative', 'ERR_RG_INVALID_CONFIG', { ...base, rope_theta: -1 }],
+    ['partial_rotary_factor 2', 'ERR_RG_INVALID_CONFIG', { ...base, partial_rotary_factor: 2 }],
+    ['num_key_value_heads 2', 'ERR_RG_INVALID_CONFIG', { ...base, num_key_value_heads: 2 }],
+    ['unknown block type', 'ERR_RG_INVALID_CONFIG', { ...base, _block_types: ['recurrent', 'mamba'] }],
+    ['empty block types', 'ERR_RG_INVALID_CONFIG', { ...base, _block_types: [] }],
+    ['another model_type', 'ERR_RG_INVALID_CONFIG', { ...base, model_type: 'llama' }],
+    ['unsupported activation', 'ERR_RG_INVALID_CONFIG', { ...base, hidden_activation: 'relu' }],
+    ['bos_token_id outside the vocabulary', 'ERR_RG_INVALID_CONFIG', { ...base, bos_token_id: 512 }],
+    ['embeddings_scale_by_sqrt_dim a string', 'ERR_RG_INVALID_CONFIG', { ...base, embeddings_scale_by_sqrt_dim: 'yes' }],
+    ['rope_parameters a list', 'ERR_RG_INVALID_CONFIG', { ...base, rope_theta: undefined, rope_parameters: [1] }],
   ];
-  test.each(cases)('%s -> %s', (_name, config, code) => {
+  test.each(cases)('%s -> %s', (_name, code, config) => {
     const dir = checkpointWith(fs.readFileSync(path.join(FIXTURE, 'model.safetensors')), config);
     const err = checkpointError(() => openCheckpoint(dir));
     expect(err.code).toBe(code);

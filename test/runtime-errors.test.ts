@@ -90,7 +90,7 @@ describe('token ids', () => {
     ['a number', 5, InvalidArgumentError, 'ERR_RG_INVALID_ARGUMENT'],
     ['null', null, InvalidArgumentError, 'ERR_RG_INVALID_ARGUMENT'],
     ['an array-like object', { length: 1, 0: 1 }, InvalidArgumentError, 'ERR_RG_INVALID_ARGUMENT'],
-  ])('%s -> %p', async (_name, tokens, cls, code) => {
+  ])('%s: %p', async (_name, tokens, cls, code) => {
     const s = await prompted();
     await rejects(() => model.forward(s, tokens as number[]), cls, code);
     await stillUsable(s);
