@@ -31,6 +31,8 @@ test('dispose() unmaps the weights and stops the threads immediately', async () 
   const weights = fs.realpathSync(path.join(FIXTURE, 'model.safetensors'));
   const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(weights)).length;
   const threads = () => Number(/Threads:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1]);
+  // libuv starts its whole thread pool on first use; start it before counting threads.
+  await fs.promises.stat(FIXTURE);
   const m0 = maps();
   const t0 = threads();
   const m = await RecurrentGemma.load(FIXTURE, { threads: 3 });
