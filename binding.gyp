@@ -16,7 +16,10 @@
       },
       "msvs_settings": {
         "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"] }
-      }
+      },
+      "conditions": [
+        ["OS=='win'", { "defines": ["_HAS_EXCEPTIONS=1"] }]
+      ]
     }
   ]
 }

@@ -5,6 +5,20 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
+
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#include <sys/types.h>
+#elif defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX  // keep std::min usable
+#endif
+#include <windows.h>
+#endif
 
 namespace rg {
 
@@ -90,6 +104,27 @@ int physical_core_count() {
     if (key == "core id") cores.insert({phys, value});
   }
   if (!cores.empty()) return static_cast<int>(std::min<size_t>(cores.size(), logical));
+#elif defined(__APPLE__)
+  // hw.physicalcpu leaves out Hyper-Threading siblings on Intel Macs (Apple silicon has none).
+  int n = 0;
+  size_t len = sizeof(n);
+  if (sysctlbyname("hw.physicalcpu", &n, &len, nullptr, 0) == 0 && n > 0)
+    return std::min(n, static_cast<int>(logical));
+#elif defined(_WIN32)
+  // One RelationProcessorCore record per physical core, whatever its SMT siblings.
+  DWORD len = 0;
+  GetLogicalProcessorInformationEx(RelationProcessorCore, nullptr, &len);
+  std::vector<char> buf(len);
+  if (len > 0 && GetLogicalProcessorInformationEx(
+                     RelationProcessorCore, reinterpret_cast<PSYSTEM_LOGICAL_PROCESSOR_INFORMATION_EX>(buf.data()), &len)) {
+    int cores = 0;
+    for (DWORD off = 0; off < len;) {
+      const auto* r = reinterpret_cast<const SYSTEM_LOGICAL_PROCESSOR_INFORMATION_EX*>(buf.data() + off);
+      if (r->Relationship == RelationProcessorCore) ++cores;
+      off += r->Size;
+    }
+    if (cores > 0) return std::min(cores, static_cast<int>(logical));
+  }
 #endif
   return static_cast<int>(logical);
 }
