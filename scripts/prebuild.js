@@ -27,4 +27,18 @@ if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node'
 
 const r = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
 if (r.error) throw r.error;
-process.exit(r.status ?? 1);
+if (r.status !== 0) process.exit(r.status ?? 1);
+
+// prebuildify moves node-gyp's output out of build/Release. Put a copy back (for this machine's
+// own arch only) so that a checkout never keeps loading an older build/Release binary or, with
+// none there, a prebuild that later source changes leave stale: node-gyp-build prefers build/.
+const arch = /--arch[= ](\S+)/.exec(process.argv.slice(2).join(' '))?.[1] ?? process.arch;
+if (arch === process.arch) {
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${arch}`);
+  const newest = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.node'))
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  if (newest) fs.copyFileSync(newest, path.join(root, 'build', 'Release', 'recurrentgemma.node'));
+}
