@@ -255,10 +255,15 @@ function consumerChecks(dir, env) {
 
   const cli = path.join(pkgDir, 'dist', 'cli', 'main.js');
   if (fs.existsSync(cli)) {
+    // Greedy text up to the first near-tie of the reference must be the start of its greedy_text.
     step('npx recurrentgemma generate on the embedded model');
-    const r = run('npx', ['--no-install', 'recurrentgemma', 'generate', '--prompt', 'def fibonacci(n):\n', '--max-tokens', '16', '--temperature', '0'], { cwd: dir, env, capture: true });
-    assert.ok(r.stdout.trim().length > 0, 'recurrentgemma generate printed nothing');
-    console.log(r.stdout.trim());
+    const c = JSON.parse(fs.readFileSync(path.join(pkgDir, 'models', 'tiny-python', 'golden.json'), 'utf8')).cases[0];
+    let steps = c.top2_margins.findIndex((m) => m < 0.005);
+    steps = Math.min(steps < 0 ? c.greedy_ids.length : steps, 12);
+    const r = run('npx', ['--no-install', 'recurrentgemma', 'generate', c.prompt, '-t', '0', '-n', String(steps)], { cwd: dir, env, capture: true });
+    console.log(JSON.stringify(r.stdout));
+    assert.ok(r.stdout.length >= 8, `recurrentgemma generate printed too little: ${JSON.stringify(r.stdout)}`);
+    assert.ok(c.greedy_text.startsWith(r.stdout), `generate printed ${JSON.stringify(r.stdout)}, not the start of the reference ${JSON.stringify(c.greedy_text)}`);
   } else {
     step('CLI: dist/cli/main.js is not in the package yet, skipping `npx recurrentgemma generate`');
   }
