@@ -6,7 +6,7 @@ const path = require('path');
 function walk(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'fuzz' ? [] : walk(p);
+    if (e.isDirectory()) return e.name === 'fuzz' || e.name === 'tests' ? [] : walk(p);
     return e.name.endsWith('.cc') ? [p] : [];
   });
 }

@@ -1,0 +1,22 @@
+// AVX2 kernels: matrix product over every weight dtype (generic body in simd_matmul.inc).
+#include "x86_common.h"
+
+#if RG_X86_SIMD
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "../scalar/scalar.h"
+#include "../types.h"
+
+#include "target_avx2_begin.h"
+
+#include "vec_avx2.h"
+
+namespace rg::avx2 {
+#include "simd_matmul.inc"
+}  // namespace rg::avx2
+
+#include "target_end.h"
+#endif  // RG_X86_SIMD
