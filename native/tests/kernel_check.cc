@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <random>
 #include <string>
@@ -266,13 +267,25 @@ void check_level(const KernelTable& k) {
         const int64_t rows = irange(1, rep == 3 ? 150 : 40);
         check_matmul(k, t, T, rows, cols, rep != 1);
       }
+  for (DType t : types)  // more columns than one panel block (K blocking)
+    for (int64_t T : {1, 6, 11}) check_matmul(k, t, T, 7, t == DType::Q8 || t == DType::Q4 ? 8224 : 8230, true);
   std::printf("  %s matmul worst |err| / sum|x w|: %.3g\n", k.name, worst_matmul);
   check_elementwise(k);
   check_recurrence(k);
   check_attention(k);
 }
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+// Wall clock, or this thread's CPU time with KERNEL_CHECK_CPUTIME=1 (single-thread runs on a busy
+// machine: time spent descheduled is not counted).
+double now() {
+  static const bool cpu = std::getenv("KERNEL_CHECK_CPUTIME") != nullptr;
+  if (cpu) {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 // Best time of `reps` runs of fn split across `threads` threads over [0, rows).
 double time_split(int threads, int reps, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
@@ -371,6 +384,52 @@ int main(int argc, char** argv) {
     const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
     if (!k) return 2;
     bench(*k, threads);
+    return 0;
+  }
+  if (mode == "bw") {  // bw level threads rows cols: read bandwidth and T=1 bf16 matmul, interleaved
+    const KernelTable* k = level_table(argc > 2 ? argv[2] : "avx512");
+    const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
+    const int64_t rows = argc > 4 ? std::atoll(argv[4]) : 256000, cols = argc > 5 ? std::atoll(argv[5]) : 2560;
+    if (!k) return 2;
+    Weights w = make_weights(DType::BF16, rows, cols);
+    std::vector<float> x(cols), y(rows);
+    for (auto& v : x) v = uni(-1, 1);
+    const int64_t n = int64_t(1) << 28;
+    float* p = static_cast<float*>(std::aligned_alloc(64, n * 4));
+    for (int64_t i = 0; i < n; ++i) p[i] = 1.0f;
+    volatile float sink = 0;
+    const double bytes = double(row_bytes(DType::BF16, cols)) * rows;
+    double best_read = 0, best_mm = 0;
+    for (int rep = 0; rep < 8; ++rep) {
+      const double tr = time_split(threads, 1, n / 64, [&](int64_t a, int64_t b) { sink = sink + read_sum(p + a * 64, (b - a) * 64); });
+      const double tm = time_split(threads, 1, rows, [&](int64_t a, int64_t b) {
+        k->matmul(x.data(), cols, 1, w.m, nullptr, y.data(), rows, a, b);
+      });
+      best_read = std::max(best_read, n * 4 / tr / 1e9);
+      best_mm = std::max(best_mm, bytes / tm / 1e9);
+    }
+    std::printf("%s %d thr: read %.1f GB/s, T=1 bf16 %lldx%lld matmul %.1f GB/s (%.0f%% of read)\n", k->name, threads,
+                best_read, (long long)rows, (long long)cols, best_mm, 100 * best_mm / best_read);
+    std::free(p);
+    return 0;
+  }
+  if (mode == "mm" && argc >= 8) {  // mm level threads T dtype rows cols
+    const KernelTable* k = level_table(argv[2]);
+    const int threads = std::atoi(argv[3]);
+    const int64_t T = std::atoll(argv[4]), rows = std::atoll(argv[6]), cols = std::atoll(argv[7]);
+    DType t = DType::F32;
+    for (int i = 0; i < 5; ++i)
+      if (std::string(argv[5]) == dtype_name(static_cast<DType>(i))) t = static_cast<DType>(i);
+    if (!k) return 2;
+    Weights w = make_weights(t, rows, cols);
+    std::vector<float> x(T * cols), y(T * rows);
+    for (auto& v : x) v = uni(-1, 1);
+    const double sec = time_split(threads, argc > 8 ? std::atoi(argv[8]) : 10, rows, [&](int64_t a, int64_t b) {
+      k->matmul(x.data(), cols, T, w.m, nullptr, y.data(), rows, a, b);
+    });
+    const double bytes = double(row_bytes(t, cols)) * rows + (w.scales.size() * 4.0);
+    std::printf("%s %d thr T=%lld %s %lldx%lld: %.3f ms  %.1f GB/s  %.1f GFLOP/s\n", k->name, threads, (long long)T,
+                dtype_name(t), (long long)rows, (long long)cols, sec * 1e3, bytes / sec / 1e9, 2.0 * T * rows * cols / sec / 1e9);
     return 0;
   }
   std::fprintf(stderr, "usage: kernel_check check | bench [level] [threads]\n");

@@ -61,7 +61,7 @@ struct V {
   }
 
   // Horizontal sums of 16 vectors: out[i] = sum of lanes of v[i].
-  static void hsum16(const R* v, float* out) {
+  __attribute__((always_inline)) static void hsum16(const R* v, float* out) {
     for (int g = 0; g < 2; ++g) {
       const R* u = v + 8 * g;
       const __m256 s01 = _mm256_hadd_ps(u[0], u[1]), s23 = _mm256_hadd_ps(u[2], u[3]);

@@ -58,7 +58,7 @@ struct V {
   static R scale2(R v, R n) { return _mm512_maskz_scalef_ps(0xffff, v, n); }
 
   // Horizontal sums of 16 vectors: out[i] = sum of lanes of v[i].
-  static void hsum16(const R* v, float* out) {
+  __attribute__((always_inline)) static void hsum16(const R* v, float* out) {
     __m256 h[16];
     for (int i = 0; i < 16; ++i)
       h[i] = _mm256_add_ps(_mm512_castps512_ps256(v[i]),
