@@ -66,6 +66,7 @@ class KernelCaseWrap : public Napi::ObjectWrap<KernelCaseWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "KernelCase",
                        {InstanceMethod("run", &KernelCaseWrap::Run),
+                        InstanceMethod("dispose", &KernelCaseWrap::Dispose),
                         InstanceAccessor("bytesPerRun", &KernelCaseWrap::Bytes, nullptr),
                         InstanceAccessor("flopsPerRun", &KernelCaseWrap::Flops, nullptr)});
   }
@@ -110,11 +111,17 @@ class KernelCaseWrap : public Napi::ObjectWrap<KernelCaseWrap> {
 
  private:
   Napi::Value Run(const Napi::CallbackInfo& info) {
+    if (!case_) fail(info.Env(), "ERR_RG_DISPOSED", "the kernel case has been disposed");
     case_->run();
     return info.Env().Undefined();
   }
-  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), case_->bytes_per_run()); }
-  Napi::Value Flops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), case_->flops_per_run()); }
+  // Frees the buffers now (cases at logits shapes hold over a gigabyte).
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    case_.reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), case_ ? case_->bytes_per_run() : 0.0); }
+  Napi::Value Flops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), case_ ? case_->flops_per_run() : 0.0); }
 
   std::unique_ptr<bench::KernelCase> case_;
 };

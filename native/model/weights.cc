@@ -180,8 +180,9 @@ Matrix Weights::matrix(const std::string& name, int64_t rows, int64_t cols) {
     const DType format = options_.format == WeightFormat::Q8 ? DType::Q8 : DType::Q4;
     const uint64_t data_bytes = static_cast<uint64_t>(rows) * row_bytes(format, cols);
     const uint64_t scale_bytes = static_cast<uint64_t>(rows) * (cols / kQuantGroup) * sizeof(float);
-    uint8_t* data = own(data_bytes, huge);
-    float* scales = reinterpret_cast<float*>(own(scale_bytes, huge));
+    // Owned anyway, so always on 2 MiB pages.
+    uint8_t* data = own(data_bytes, true);
+    float* scales = reinterpret_cast<float*>(own(scale_bytes, true));
     // quantize_rows reads whole elements: a misaligned source is quantized from an aligned copy.
     Matrix src = m;
     OwnedBuffer tmp;

@@ -25,7 +25,7 @@ enum class WeightFormat : int32_t {
 struct WeightOptions {
   WeightFormat format = WeightFormat::Stored;
   // Copy stored-dtype matrices out of the file mapping into anonymous memory advised onto 2 MiB
-  // pages (quantized matrices are always in such memory when this is set).
+  // pages (matrices quantized at load always live in such memory).
   bool huge_pages = false;
   int threads = 1;  // used to quantize at load
 };
