@@ -18,6 +18,6 @@ export function register(program: Command): void {
         },
       });
       if (process.stderr.isTTY) process.stderr.write('\r');
-      process.stdout.write(`${r.outDir}: ${r.format}, ${r.quantized} matrices quantized, ${r.copied} tensors copied, ${(r.bytes / 1e9).toFixed(2)} GB\n`);
+      process.stdout.write(`${r.outDir}: ${r.format}, ${r.quantized} matrices quantized, ${r.copied} tensors copied, ${(r.bytes / 2 ** 20).toFixed(1)} MiB\n`);
     });
 }

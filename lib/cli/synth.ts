@@ -52,6 +52,6 @@ export function register(program: Command): void {
         },
       });
       if (process.stderr.isTTY) process.stderr.write('\r');
-      process.stdout.write(`${r.dir}: ${(r.params / 1e9).toFixed(3)} B parameters, ${(r.bytes / 1e9).toFixed(2)} GB in ${r.files.length} file(s)\n`);
+      process.stdout.write(`${r.dir}: ${r.params >= 1e9 ? `${(r.params / 1e9).toFixed(3)} B` : `${(r.params / 1e6).toFixed(2)} M`} parameters, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.files.length} file(s)\n`);
     });
 }
