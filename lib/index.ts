@@ -1,5 +1,5 @@
 /** recurrentgemma: RecurrentGemma (Griffin) language models on the CPU, from TypeScript. */
-export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type ForwardOptions, type TokenInput } from './model';
+export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type ForwardOptions, type TokenInput, type RuntimeInfo } from './model';
 export { ModelState, type LayerState } from './state';
 export {
   RecurrentGemmaError,
@@ -15,6 +15,9 @@ export {
 export { openCheckpoint, readConfig, parseConfig, type ModelConfig, type BlockType, type DType, type Checkpoint } from './checkpoint';
 export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './checkpoint';
 export * as kernels from './kernels';
+export { type WeightFormat, type Quantization, type WeightDType } from './checkpoint';
+export { quantizeCheckpoint, type QuantizeOptions, type QuantizeResult } from './quantize';
+export { synthesizeCheckpoint, synthConfigJson, SYNTH_PRESETS, type SynthOptions, type SynthResult, type SynthPreset, type SynthDType } from './synth';
 export { Tokenizer, TOKENIZER_FILES, type EncodeOptions, type DecodeOptions } from './tokenizer';
 export { ChatSession, ChatTemplate, type ChatMessage, type ChatRole, type ChatReply, type ChatSessionData, type ChatSessionOptions, type ChatTurnOptions } from './chat';
 export {

@@ -1,6 +1,6 @@
 import * as path from 'path';
 
-import { openCheckpoint, type Checkpoint, type DType, type ModelConfig } from './checkpoint';
+import { openCheckpoint, type Checkpoint, type ModelConfig, type Quantization, type WeightDType, type WeightFormat } from './checkpoint';
 import { ChatSession, type ChatSessionOptions } from './chat';
 import { DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
 import { complete, generate, requireTokenizer, type Prompt } from './generation/generate';
@@ -17,6 +17,17 @@ export interface LoadOptions {
   simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
   /** Called as each loading stage starts (for progress displays); loading yields to the event loop between stages. */
   onProgress?: (progress: LoadProgress) => void;
+  /**
+   * How to hold the big projection matrices: 'stored' (default) keeps the checkpoint's dtype,
+   * memory-mapped; 'int8' / 'q4' quantize them at load (symmetric, one scale per 32 weights).
+   * A folder written by `recurrentgemma quantize` loads as stored (or with its own format).
+   */
+  weights?: WeightFormat;
+  /**
+   * Copy stored-dtype weights out of the file mapping into memory on 2 MiB pages (Linux THP):
+   * faster streaming at the cost of private memory the size of the weights. Default false.
+   */
+  hugePages?: boolean;
 }
 
 /** One step of RecurrentGemma.load(). */
@@ -25,6 +36,22 @@ export interface LoadProgress {
   /** Stages finished so far, out of `steps`. */
   step: number;
   steps: number;
+}
+
+/** Runtime facts of a loaded model. */
+export interface RuntimeInfo {
+  simd: string;
+  threads: number;
+  /** Bytes of checkpoint files mapped. */
+  mappedBytes: number;
+  /** Bytes the engine converted or copied at load (quantized weights, huge-page copies, vectors). */
+  ownedBytes: number;
+  /** Bytes of weights one decode step reads. */
+  streamBytes: number;
+  /** Owned bytes advised onto 2 MiB pages. */
+  hugePageBytes: number;
+  /** The format the projections run in. */
+  weights: WeightFormat;
 }
 
 /** Options of forward(). */
@@ -48,9 +75,11 @@ export class RecurrentGemma implements StateOwner {
   /** The folder the checkpoint was loaded from. */
   readonly dir: string;
   /** Storage dtype of most weights (BF16 for Google's checkpoints). */
-  readonly dtype: DType;
+  readonly dtype: WeightDType;
   /** Number of weights (elements of every tensor the model uses). */
   readonly parameterCount: number;
+  /** Set when the folder holds pre-quantized weights. */
+  readonly quantization: Quantization | null;
   private nativeModel: NativeModel | null;
   private readonly textTokenizer: Tokenizer | null;
 
@@ -59,7 +88,8 @@ export class RecurrentGemma implements StateOwner {
     this.config = checkpoint.config;
     this.dir = checkpoint.dir;
     this.dtype = checkpoint.dtype;
-    this.parameterCount = checkpoint.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    this.parameterCount = checkpoint.tensors.filter((t) => !t.name.endsWith('_scales')).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    this.quantization = checkpoint.quantization;
     this.nativeModel = native;
     this.textTokenizer = tokenizer;
   }
@@ -82,7 +112,15 @@ export class RecurrentGemma implements StateOwner {
       await new Promise((resolve) => setImmediate(resolve)); // let timers (a progress bar) run between the synchronous stages
     };
     await progress('checkpoint', 0);
+    const weights = options.weights ?? 'stored';
+    if (weights !== 'stored' && weights !== 'int8' && weights !== 'q4')
+      throw new InvalidArgumentError(`weights must be 'stored', 'int8' or 'q4', got ${JSON.stringify(weights)}`);
+    if (options.hugePages !== undefined && typeof options.hugePages !== 'boolean') throw new InvalidArgumentError('hugePages must be a boolean');
     const checkpoint = openCheckpoint(path.resolve(dir));
+    if (checkpoint.quantization !== null && weights !== 'stored' && weights !== checkpoint.quantization)
+      throw new InvalidArgumentError(
+        `${checkpoint.dir} is already quantized to ${checkpoint.quantization}; load it with weights '${checkpoint.quantization}' or 'stored' (quantize the original checkpoint to get ${weights})`,
+      );
     const c = checkpoint.config;
     await progress('tokenizer', 1);
     const tokenizer = Tokenizer.existsIn(checkpoint.dir) ? Tokenizer.load(checkpoint.dir) : null;
@@ -110,7 +148,7 @@ export class RecurrentGemma implements StateOwner {
           },
           checkpoint.files,
           checkpoint.tensors,
-          { threads: options.threads, simd: options.simd },
+          { threads: options.threads, simd: options.simd, weights, hugePages: options.hugePages ?? false },
         ),
     );
     await progress('done', 3);
@@ -158,7 +196,7 @@ export class RecurrentGemma implements StateOwner {
   }
 
   /** Which kernels and how many threads this model runs with, and its memory. */
-  get runtime(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number } {
+  get runtime(): RuntimeInfo {
     return this.handle().info();
   }
 

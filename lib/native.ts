@@ -36,7 +36,7 @@ export interface NativeSegment {
 
 export interface NativeModel {
   forward(segments: NativeSegment[]): Promise<Float32Array[]>;
-  info(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number };
+  info(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number; streamBytes: number; hugePageBytes: number; weights: 'stored' | 'int8' | 'q4' };
   dispose(): void;
 }
 
@@ -76,8 +76,43 @@ export interface CpuInfo {
   features: Record<string, boolean>;
 }
 
+/** One kernel call at a fixed shape, for microbenchmarks (native/bench/kernel_case.h). */
+export interface NativeKernelCase {
+  run(): void;
+  dispose(): void;
+  readonly bytesPerRun: number;
+  readonly flopsPerRun: number;
+}
+
+export interface KernelCaseSpec {
+  kernel: 'matmul' | 'rglru' | 'attention';
+  dtype?: 'F32' | 'BF16' | 'F16' | 'Q8' | 'Q4';
+  rows?: number;
+  cols?: number;
+  T?: number;
+  channels?: number;
+  heads?: number;
+  headDim?: number;
+  window?: number;
+  threads?: number;
+  simd?: string;
+  hugePages?: boolean;
+}
+
+/** Machine-limit measurements (native/bench/machine_limits.h). Synchronous. */
+export interface NativeBench {
+  readBandwidth(bytes: number, threads: number, hugePages?: boolean): { gbPerSecond: number; hugePages: boolean; checksum: number };
+  /** Operations per second; 0 when the CPU lacks the instruction. */
+  computePeak(kind: 'fma32' | 'bf16' | 'int8', threads: number, seconds?: number): number;
+  /** Bytes of this process backed by transparent huge pages (-1 when unknown). */
+  anonHugePageBytes(): number;
+  KernelCase: new (spec: KernelCaseSpec) => NativeKernelCase;
+}
+
 export interface NativeAddon {
-  NativeModel: new (config: NativeConfig, files: string[], tensors: NativeTensorSource[], options: { threads?: number; simd?: string }) => NativeModel;
+  NativeModel: new (config: NativeConfig, files: string[], tensors: NativeTensorSource[], options: { threads?: number; simd?: string; weights?: string; hugePages?: boolean }) => NativeModel;
+  bench: NativeBench;
+  quantize(args: { data: Float32Array | Uint16Array; dtype: 'F32' | 'BF16' | 'F16'; rows: number; cols: number; format: 'int8' | 'q4' }): { data: Uint8Array; scales: Float32Array };
   NativeState: new (model: NativeModel) => NativeState;
   kernels: NativeKernels;
   cpuInfo(): CpuInfo;

@@ -4,18 +4,29 @@ import * as path from 'path';
 import { CheckpointError } from '../errors';
 import { parseConfig, type ModelConfig } from './config';
 import { readSafetensorsHeader, type DType, type SafetensorsFile } from './safetensors';
+import { isQuantizable, isQuantization, QUANT_GROUP, QUANTIZATION_CONFIG_KEY, QUANTIZATION_METADATA_KEY, quantizedLayout, SCALES_SUFFIX, type Quantization } from './quantized';
 import { expectedTensors, OPTIONAL_TENSORS } from './tensors';
 
 export { parseConfig, roundToBf16, type BlockType, type ModelConfig } from './config';
 export { readSafetensorsHeader, parseHeader, parseHeaderBytes, dtypeSize, type DType, type TensorEntry, type SafetensorsFile } from './safetensors';
 export { expectedTensors } from './tensors';
 export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './validate';
+export * from './quantized';
+
+/** How the native engine is told a tensor is stored: a safetensors dtype, or a quantized format. */
+export type WeightDType = DType | 'Q8' | 'Q4';
+
+/** The safetensors dtype a tensor is stored as (quantized matrices: I8 / U8 bytes). */
+export function storageDType(t: WeightDType): DType {
+  return t === 'Q8' ? 'I8' : t === 'Q4' ? 'U8' : t;
+}
 
 /** A tensor as the native loader receives it: which file, where, what. */
 export interface TensorSource {
   name: string;
   file: number;
-  dtype: DType;
+  /** Q8 / Q4 for pre-quantized matrices: shape is then the logical [rows, cols]. */
+  dtype: WeightDType;
   shape: number[];
   offset: number;
   nbytes: number;
@@ -28,7 +39,9 @@ export interface Checkpoint {
   files: string[];
   tensors: TensorSource[];
   /** The dtype most weights are stored in (e.g. BF16 for the real checkpoints). */
-  dtype: DType;
+  dtype: WeightDType;
+  /** Set for folders written by `recurrentgemma quantize`. */
+  quantization: Quantization | null;
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -91,7 +104,9 @@ export function openCheckpoint(dir: string): Checkpoint {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
     throw new CheckpointError(`${dir}: not a directory`, 'ERR_RG_FILE_NOT_FOUND', { file: dir });
   const config = readConfig(dir);
+  const rawConfig = readJson(path.join(dir, 'config.json'), 'config.json') as Record<string, unknown>;
   const { files, weightMap } = shardFiles(dir);
+  const quantization = readQuantization(dir, files, rawConfig[QUANTIZATION_CONFIG_KEY]);
   const expected = expectedTensors(config);
   const found = new Map<string, TensorSource>();
   const problems: string[] = [];
@@ -116,23 +131,69 @@ export function openCheckpoint(dir: string): Checkpoint {
   if (weightMap) {
     for (const [name, shard] of weightMap) if (!found.has(name)) note(`tensor ${name} is listed in the index (shard ${shard}) but not found there`, name);
   }
+  const scaleSources: TensorSource[] = [];
   for (const [name, shape] of expected) {
     const t = found.get(name);
-    if (!t) note(`missing tensor ${name} (expected shape [${shape.join(', ')}])`, name);
-    else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+    if (!t) {
+      note(`missing tensor ${name} (expected shape [${shape.join(', ')}])`, name);
+    } else if (t.dtype === 'I8' || t.dtype === 'U8') {
+      const problem = checkQuantized(t, shape, quantization, found);
+      if (problem) note(problem, name);
+      else {
+        t.dtype = t.dtype === 'I8' ? 'Q8' : 'Q4';
+        t.shape = shape;
+        scaleSources.push(found.get(name + SCALES_SUFFIX)!);
+      }
+    } else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       note(`tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`, name);
+    }
   }
-  for (const name of found.keys()) {
-    if (!expected.has(name) && !OPTIONAL_TENSORS.has(name)) note(`unexpected tensor ${name} (not part of this config)`, name);
+  for (const [name, t] of found) {
+    if (expected.has(name) || OPTIONAL_TENSORS.has(name)) continue;
+    if (name.endsWith(SCALES_SUFFIX) && expected.has(name.slice(0, -SCALES_SUFFIX.length)) && quantization !== null) {
+      const owner = found.get(name.slice(0, -SCALES_SUFFIX.length));
+      if (owner && owner.dtype !== 'Q8' && owner.dtype !== 'Q4') note(`tensor ${name} scales a tensor that is not quantized`, name);
+      if (t.dtype !== 'F32') note(`tensor ${name} must be F32, got ${t.dtype}`, name);
+      continue;
+    }
+    note(`unexpected tensor ${name} (not part of this config)`, name);
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 20).join('\n  ');
     const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
     throw new CheckpointError(`${dir}: checkpoint does not match config.json:\n  ${shown}${more}`, 'ERR_RG_TENSOR_MISMATCH', { file: dir, tensor: firstTensor });
   }
-  const tensors = [...expected.keys()].map((n) => found.get(n)!);
-  const counts = new Map<DType, number>();
+  const tensors = [...[...expected.keys()].map((n) => found.get(n)!), ...scaleSources];
+  const counts = new Map<WeightDType, number>();
   for (const t of tensors) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + t.nbytes);
   const dtype = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-  return { dir, config, files: files.map((f) => f.path), tensors, dtype };
+  return { dir, config, files: files.map((f) => f.path), tensors, dtype, quantization };
+}
+
+/** The folder's quantization: every file's metadata must agree, and config.json if it says. */
+function readQuantization(dir: string, files: SafetensorsFile[], configValue: unknown): Quantization | null {
+  const declared = new Set(files.map((f) => f.metadata[QUANTIZATION_METADATA_KEY] ?? null));
+  if (declared.size > 1)
+    throw new CheckpointError(`${dir}: safetensors files disagree on "${QUANTIZATION_METADATA_KEY}" (${[...declared].join(', ')})`, 'ERR_RG_QUANTIZATION');
+  const q = [...declared][0] ?? null;
+  if (q !== null && !isQuantization(q))
+    throw new CheckpointError(`${dir}: unknown quantization ${JSON.stringify(q)} (expected "int8" or "q4")`, 'ERR_RG_QUANTIZATION');
+  if (configValue !== undefined && configValue !== q)
+    throw new CheckpointError(`${dir}: config.json says ${QUANTIZATION_CONFIG_KEY} = ${JSON.stringify(configValue)} but the weights are ${q === null ? 'not quantized' : JSON.stringify(q)}`, 'ERR_RG_QUANTIZATION');
+  return q;
+}
+
+/** Checks one I8 / U8 tensor against the quantized-checkpoint convention; returns a problem or null. */
+function checkQuantized(t: TensorSource, shape: number[], q: Quantization | null, found: Map<string, TensorSource>): string | null {
+  if (q === null) return `tensor ${t.name} is ${t.dtype} but the file does not declare "${QUANTIZATION_METADATA_KEY}"`;
+  if (!isQuantizable(t.name, shape)) return `tensor ${t.name} is ${t.dtype} but only projection matrices with a multiple of ${QUANT_GROUP} columns may be quantized`;
+  const want = quantizedLayout(q, shape[0]!, shape[1]!);
+  if (t.dtype !== want.dtype) return `tensor ${t.name} is ${t.dtype} but a ${q} checkpoint stores ${want.dtype}`;
+  if (t.shape.length !== 2 || t.shape[0] !== want.shape[0] || t.shape[1] !== want.shape[1])
+    return `tensor ${t.name} has shape [${t.shape.join(', ')}], expected [${want.shape.join(', ')}] for ${q} of [${shape.join(', ')}]`;
+  const s = found.get(t.name + SCALES_SUFFIX);
+  if (!s) return `missing tensor ${t.name}${SCALES_SUFFIX} (the scales of quantized ${t.name})`;
+  if (s.dtype !== 'F32' || s.shape.length !== 2 || s.shape[0] !== shape[0] || s.shape[1] !== shape[1]! / QUANT_GROUP)
+    return `tensor ${s.name} must be F32 [${shape[0]}, ${shape[1]! / QUANT_GROUP}], got ${s.dtype} [${s.shape.join(', ')}]`;
+  return null;
 }

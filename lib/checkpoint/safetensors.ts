@@ -2,13 +2,14 @@ import * as fs from 'fs';
 
 import { CheckpointError } from '../errors';
 
-export type DType = 'F32' | 'BF16' | 'F16';
+/** Safetensors dtypes the engine reads (I8 / U8 only as quantized weights, see quantized.ts). */
+export type DType = 'F32' | 'BF16' | 'F16' | 'I8' | 'U8';
 
 /** Element sizes of the dtypes the engine reads. */
-export const DTYPE_SIZE: Record<DType, number> = { F32: 4, BF16: 2, F16: 2 };
+export const DTYPE_SIZE: Record<DType, number> = { F32: 4, BF16: 2, F16: 2, I8: 1, U8: 1 };
 
 /** Safetensors dtypes that exist but the engine cannot use as weights. */
-const KNOWN_OTHER_DTYPES = new Set(['F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
+const KNOWN_OTHER_DTYPES = new Set(['F64', 'I64', 'I32', 'I16', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
 
 /** One tensor inside a safetensors file; offsets are absolute byte positions in the file. */
 export interface TensorEntry {
@@ -176,7 +177,7 @@ export function parseHeader(path: string, size: number, dataOffset: number, head
     const dtype = e.dtype;
     if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZE)) {
       const known = typeof dtype === 'string' && KNOWN_OTHER_DTYPES.has(dtype);
-      fail(path, `tensor ${name}: ${known ? 'unsupported' : 'unknown'} dtype ${JSON.stringify(dtype)} (expected F32, BF16 or F16)`, 'ERR_RG_DTYPE', name);
+      fail(path, `tensor ${name}: ${known ? 'unsupported' : 'unknown'} dtype ${JSON.stringify(dtype)} (expected F32, BF16, F16, or I8 / U8 for quantized weights)`, 'ERR_RG_DTYPE', name);
     }
     const shape = e.shape;
     if (!Array.isArray(shape) || shape.length > 8 || !shape.every(isUint))

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 
 import { CheckpointError, InvalidArgumentError } from '../errors';
 import type { ModelConfig } from './config';
-import { openCheckpoint, type Checkpoint, type TensorSource } from './index';
+import { openCheckpoint, storageDType, type Checkpoint, type TensorSource } from './index';
 import { DTYPE_SIZE, type DType } from './safetensors';
 
 export interface ValidateOptions {
@@ -82,7 +82,7 @@ export async function validateCheckpoint(dir: string, options: ValidateOptions =
   // Misaligned data is accepted (the loader copies such tensors into aligned memory instead of
   // mapping them), but it costs memory, so it is worth a warning.
   for (const t of checkpoint.tensors) {
-    if (t.offset % DTYPE_SIZE[t.dtype] !== 0) {
+    if (t.offset % DTYPE_SIZE[storageDType(t.dtype)] !== 0) {
       report.issues.push({
         severity: 'warning',
         code: 'ERR_RG_MISALIGNED',
@@ -119,14 +119,14 @@ async function scanValues(
       // In file order, so the reads stream forward through the file.
       for (const t of [...tensors].sort((a, b) => a.offset - b.offset)) {
         const counts: NonFiniteCounts = { tensor: t.name, file, nan: 0, posInf: 0, negInf: 0, firstIndex: -1 };
-        const esize = DTYPE_SIZE[t.dtype];
+        const esize = DTYPE_SIZE[storageDType(t.dtype)];
         let done = 0;
         while (done < t.nbytes) {
           const want = Math.min(chunkBytes, t.nbytes - done);
           const { bytesRead } = await fh.read(buf, 0, want, t.offset + done);
           if (bytesRead !== want)
             throw new CheckpointError(`${file}: file shrank while scanning tensor ${t.name}`, 'ERR_RG_TRUNCATED', { file, tensor: t.name });
-          countNonFinite(t.dtype, buf, want, done / esize, counts);
+          countNonFinite(storageDType(t.dtype), buf, want, done / esize, counts);
           done += want;
           report.scannedBytes += want;
           onProgress?.(report.scannedBytes, total);
@@ -161,6 +161,7 @@ export function countNonFinite(dtype: DType, buf: Uint8Array, nbytes: number, fi
     else out.posInf++;
     if (out.firstIndex < 0) out.firstIndex = first + i;
   };
+  if (dtype === 'I8' || dtype === 'U8') return;  // quantized weights: integers, always finite
   if (dtype === 'F32') {
     const v = new Uint32Array(buf.buffer, buf.byteOffset, nbytes >>> 2);
     for (let i = 0; i < v.length; i++) {

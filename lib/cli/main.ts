@@ -7,12 +7,15 @@
 import { Command, CommanderError } from 'commander';
 
 import { InvalidArgumentError } from '../errors';
+import * as bench from './bench';
 import * as chat from './chat';
 import * as generate from './generate';
 import * as info from './info';
+import * as quantize from './quantize';
+import * as synth from './synth';
 import { UsageError } from './options';
 
-const COMMANDS: { register(program: Command): void }[] = [generate, chat, info];
+const COMMANDS: { register(program: Command): void }[] = [generate, chat, info, synth, quantize, bench];
 
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;

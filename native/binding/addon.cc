@@ -4,8 +4,10 @@
 #include "../runtime/cpu_features.h"
 #include "../runtime/thread_pool.h"
 #include "addon_data.h"
+#include "bench_wrap.h"
 #include "kernels_wrap.h"
 #include "model_wrap.h"
+#include "quantize_wrap.h"
 #include "state_wrap.h"
 
 namespace rg::binding {
@@ -43,6 +45,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeState", state);
   exports.Set("kernels", define_kernels(env));
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo));
+  exports.Set("bench", define_bench(env));
+  exports.Set("quantize", Napi::Function::New(env, Quantize));
   return exports;
 }
 

@@ -46,6 +46,8 @@ static DType read_dtype(const Napi::Value& v, const std::string& name) {
   if (s == "F32") return DType::F32;
   if (s == "BF16") return DType::BF16;
   if (s == "F16") return DType::F16;
+  if (s == "Q8") return DType::Q8;
+  if (s == "Q4") return DType::Q4;
   fail(v.Env(), "ERR_RG_INVALID_ARGUMENT", "tensor " + name + ": unsupported dtype '" + s + "'");
 }
 
@@ -56,7 +58,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                       InstanceMethod("dispose", &ModelWrap::Dispose)});
 }
 
-// new NativeModel(config, files: string[], tensors: TensorSource[], { threads, simd })
+// new NativeModel(config, files: string[], tensors: TensorSource[], { threads, simd, weights, hugePages })
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info), id_(next_model_id++) {
   Napi::Env env = info.Env();
   const ModelConfig config = read_config(get_object(info[0], "config"));
@@ -90,8 +92,16 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   std::string simd_error;
   SimdLevel level = default_simd_level(&simd_error);
   if (!simd_error.empty()) fail(env, "ERR_RG_INVALID_SIMD", simd_error, true);
+  WeightOptions weight_options;
   if (info[3].IsObject()) {
     Napi::Object opts = info[3].As<Napi::Object>();
+    if (opts.Has("weights") && opts.Get("weights").IsString()) {
+      const std::string w = opts.Get("weights").As<Napi::String>().Utf8Value();
+      if (w == "int8") weight_options.format = WeightFormat::Q8;
+      else if (w == "q4") weight_options.format = WeightFormat::Q4;
+      else if (w != "stored") fail(env, "ERR_RG_INVALID_ARGUMENT", "weights must be 'stored', 'int8' or 'q4', got '" + w + "'");
+    }
+    if (opts.Has("hugePages")) weight_options.huge_pages = opts.Get("hugePages").ToBoolean().Value();
     if (opts.Has("threads") && !opts.Get("threads").IsUndefined())
       threads = static_cast<int>(get_int_prop(opts, "threads", 1, 256));
     if (opts.Has("simd") && opts.Get("simd").IsString()) {
@@ -102,7 +112,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     }
   }
   try {
-    model_ = std::make_shared<Model>(config, files, tensors, threads, kernels_for(level));
+    model_ = std::make_shared<Model>(config, files, tensors, threads, kernels_for(level), weight_options);
   } catch (const std::exception& e) {
     fail(env, "ERR_RG_CHECKPOINT", e.what());
   }
@@ -116,6 +126,10 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("threads", model_->threads());
   o.Set("mappedBytes", static_cast<double>(model_->weights.mapped_bytes()));
   o.Set("ownedBytes", static_cast<double>(model_->weights.owned_bytes()));
+  o.Set("streamBytes", static_cast<double>(model_->weights.stream_bytes()));
+  o.Set("hugePageBytes", static_cast<double>(model_->weights.huge_page_candidate_bytes()));
+  const WeightFormat f = model_->weights.options().format;
+  o.Set("weights", f == WeightFormat::Q8 ? "int8" : f == WeightFormat::Q4 ? "q4" : "stored");
   return o;
 }
 

@@ -17,15 +17,29 @@ struct Model::Round {
   std::vector<float> x, a, t0, t1, t2, t3;  // residual, normed, temporaries
 };
 
+static WeightOptions with_threads(WeightOptions o, int threads) {
+  o.threads = std::max(o.threads, threads);
+  return o;
+}
+
 Model::Model(const ModelConfig& c, const std::vector<std::string>& files,
-             const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels)
-    : config(c), weights(c, files, tensors), pool_(threads), kernels_(kernels) {}
+             const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels,
+             const WeightOptions& weight_options)
+    : config(c), weights(c, files, tensors, with_threads(weight_options, threads)), pool_(threads), kernels_(kernels) {}
+
+int64_t matmul_grain(const Matrix& w, int64_t T, int threads) {
+  // A task should stream at least ~64 KiB of weights (or do as much work in prefill) so the
+  // scheduling cost (~1 us) stays small, yet every thread must get several tasks: the old rule
+  // (4096 / T rows) ran every decode matmul with <= 4096 rows on one thread.
+  const int64_t bytes_per_row = std::max<int64_t>(1, row_bytes(w.dtype, w.cols) * std::max<int64_t>(1, T));
+  const int64_t grain = std::max<int64_t>(4, (int64_t{64} << 10) / bytes_per_row);
+  return std::max<int64_t>(1, std::min(grain, w.rows / (4 * std::max(1, threads))));
+}
 
 void Model::parallel_matmul(const float* x, int64_t ldx, int64_t rows, const Matrix& w,
                             const float* bias, float* y, int64_t ldy) {
   // Split output features: every thread streams a disjoint slice of the weights once.
-  const int64_t grain = std::max<int64_t>(16, 4096 / std::max<int64_t>(1, rows));
-  pool_.parallel_for(w.rows, grain, [&](int64_t r0, int64_t r1) {
+  pool_.parallel_for(w.rows, matmul_grain(w, rows, pool_.size()), [&](int64_t r0, int64_t r1) {
     kernels_.matmul(x, ldx, rows, w, bias, y, ldy, r0, r1);
   });
 }

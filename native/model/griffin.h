@@ -16,6 +16,10 @@
 
 namespace rg {
 
+// Output rows per task when a matmul is split over `threads` (shared with the kernel benchmarks so
+// they measure the model's own split).
+int64_t matmul_grain(const Matrix& w, int64_t T, int threads);
+
 // One sequence's share of a forward call.
 struct Segment {
   State* state = nullptr;
@@ -28,7 +32,8 @@ struct Segment {
 class Model {
  public:
   Model(const ModelConfig& config, const std::vector<std::string>& files,
-        const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels);
+        const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels,
+        const WeightOptions& weight_options = {});
 
   const ModelConfig config;
   const Weights weights;

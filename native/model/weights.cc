@@ -3,6 +3,9 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
+
+#include "quantize.h"
 
 namespace rg {
 
@@ -12,14 +15,18 @@ static std::string shape_str(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
+// Element size in bytes for the whole-element dtypes (0 for the packed quantized formats).
 static uint64_t dtype_size(DType t) {
   switch (t) {
     case DType::F32: return 4;
     case DType::BF16:
     case DType::F16: return 2;
+    case DType::Q8: return 1;
     default: return 0;
   }
 }
+
+static bool is_quantized(DType t) { return t == DType::Q8 || t == DType::Q4; }
 
 static float element_f32(DType t, const uint8_t* p, uint64_t i) {
   uint16_t h;
@@ -36,20 +43,25 @@ static float element_f32(DType t, const uint8_t* p, uint64_t i) {
 }
 
 Weights::Weights(const ModelConfig& c, const std::vector<std::string>& files,
-                 const std::vector<TensorSource>& tensors) {
+                 const std::vector<TensorSource>& tensors, const WeightOptions& options)
+    : options_(options) {
   for (const auto& f : files) files_.push_back(std::make_unique<MappedFile>(f));
   for (const auto& t : tensors) {
     if (t.file < 0 || static_cast<size_t>(t.file) >= files_.size())
       throw std::runtime_error("tensor " + t.name + ": file index out of range");
     const uint64_t esize = dtype_size(t.dtype);
-    if (esize == 0) throw std::runtime_error("tensor " + t.name + ": unsupported dtype");
+    if (esize == 0 && t.dtype != DType::Q4) throw std::runtime_error("tensor " + t.name + ": unsupported dtype");
+    if (is_quantized(t.dtype) && (t.shape.size() != 2 || !quantizable(t.shape[1])))
+      throw std::runtime_error("tensor " + t.name + ": quantized tensors must be matrices with a multiple of " +
+                               std::to_string(kQuantGroup) + " columns, got " + shape_str(t.shape));
     uint64_t count = 1;
     for (int64_t d : t.shape) {
       if (d < 0 || (d > 0 && count > (UINT64_MAX / 8) / static_cast<uint64_t>(d)))
         throw std::runtime_error("tensor " + t.name + ": invalid shape " + shape_str(t.shape));
       count *= static_cast<uint64_t>(d);
     }
-    if (count * esize != t.nbytes)
+    const uint64_t bytes = t.dtype == DType::Q4 ? count / 2 : count * esize;
+    if (bytes != t.nbytes)
       throw std::runtime_error("tensor " + t.name + ": byte size does not match shape and dtype");
     const uint64_t fsize = files_[t.file]->size();
     if (t.offset > fsize || t.nbytes > fsize - t.offset)
@@ -97,15 +109,13 @@ Weights::Weights(const ModelConfig& c, const std::vector<std::string>& files,
       // Gates are stored [head, in, out] (applied as x . W); transpose each block to [out, in].
       for (const char* gate : {"input_gate_weight", "recurrent_gate_weight"}) {
         std::vector<float> w = vector_f32(t + "rg_lru." + gate, {H, bw, bw});
-        auto buf = std::make_unique<uint8_t[]>(sizeof(float) * H * bw * bw);
-        float* out = reinterpret_cast<float*>(buf.get());
+        float* out = reinterpret_cast<float*>(own(sizeof(float) * H * bw * bw, false));
         for (int64_t h = 0; h < H; ++h)
           for (int64_t i2 = 0; i2 < bw; ++i2)
             for (int64_t j = 0; j < bw; ++j) out[(h * bw + j) * bw + i2] = w[(h * bw + i2) * bw + j];
         std::vector<Matrix>& dst = std::strcmp(gate, "input_gate_weight") == 0 ? r.gate_x : r.gate_a;
         for (int64_t h = 0; h < H; ++h) dst.push_back(Matrix{out + h * bw * bw, DType::F32, bw, bw, nullptr});
-        owned_bytes_ += sizeof(float) * H * bw * bw;
-        owned_.push_back(std::move(buf));
+        stream_bytes_ += sizeof(float) * H * bw * bw;
       }
       // Gate biases are [H, bw]: laid out like an [L] vector.
       r.gate_x_bias = vector_f32(t + "rg_lru.input_gate_bias", {H, bw});
@@ -134,23 +144,81 @@ const uint8_t* Weights::bytes_of(const TensorSource& t) const {
   return files_[t.file]->data() + t.offset;
 }
 
+uint8_t* Weights::own(uint64_t bytes, bool huge) {
+  owned_.emplace_back(static_cast<size_t>(bytes), huge);
+  owned_bytes_ += bytes;
+  if (owned_.back().huge()) huge_bytes_ += bytes;
+  return owned_.back().data();
+}
+
 Matrix Weights::matrix(const std::string& name, int64_t rows, int64_t cols) {
   const TensorSource& t = find(name, {rows, cols});
   const uint8_t* p = bytes_of(t);
-  // Kernels read whole elements; a tensor whose offset is not a multiple of its element size
-  // (legal in safetensors) gets an aligned private copy.
-  if (reinterpret_cast<uintptr_t>(p) % dtype_size(t.dtype) != 0) {
-    auto buf = std::make_unique<uint8_t[]>(t.nbytes);
-    std::memcpy(buf.get(), p, t.nbytes);
-    p = buf.get();
-    owned_bytes_ += t.nbytes;
-    owned_.push_back(std::move(buf));
+  const bool huge = options_.huge_pages;
+  Matrix m{p, t.dtype, rows, cols, nullptr};
+  if (is_quantized(t.dtype)) {
+    // Pre-quantized (written by `recurrentgemma quantize`): the scales travel as a sibling tensor.
+    const TensorSource& s = find(name + "_scales", {rows, cols / kQuantGroup});
+    if (s.dtype != DType::F32) throw std::runtime_error("tensor " + s.name + " must be F32");
+    const uint8_t* sp = bytes_of(s);
+    if (huge || reinterpret_cast<uintptr_t>(sp) % 4 != 0) {
+      uint8_t* copy = own(s.nbytes, huge);
+      std::memcpy(copy, sp, s.nbytes);
+      sp = copy;
+    }
+    if (huge) {
+      uint8_t* copy = own(t.nbytes, true);
+      std::memcpy(copy, p, t.nbytes);
+      m.data = copy;
+    }
+    m.scales = reinterpret_cast<const float*>(sp);
+    stream_bytes_ += t.nbytes + s.nbytes;
+    return m;
   }
-  return Matrix{p, t.dtype, rows, cols, nullptr};
+  const bool want_quant = options_.format != WeightFormat::Stored && quantizable(cols);
+  if (want_quant) {
+    const DType format = options_.format == WeightFormat::Q8 ? DType::Q8 : DType::Q4;
+    const uint64_t data_bytes = static_cast<uint64_t>(rows) * row_bytes(format, cols);
+    const uint64_t scale_bytes = static_cast<uint64_t>(rows) * (cols / kQuantGroup) * sizeof(float);
+    // Owned anyway, so always on 2 MiB pages.
+    uint8_t* data = own(data_bytes, true);
+    float* scales = reinterpret_cast<float*>(own(scale_bytes, true));
+    // quantize_rows reads whole elements: a misaligned source is quantized from an aligned copy.
+    Matrix src = m;
+    OwnedBuffer tmp;
+    if (reinterpret_cast<uintptr_t>(p) % dtype_size(t.dtype) != 0) {
+      tmp = OwnedBuffer(t.nbytes, false);
+      std::memcpy(tmp.data(), p, t.nbytes);
+      src.data = tmp.data();
+    }
+    const int n = std::max(1, std::min<int>(options_.threads, static_cast<int>(rows / 64) + 1));
+    std::vector<std::thread> workers;
+    auto run = [&](int i) {
+      const int64_t r0 = rows * i / n, r1 = rows * (i + 1) / n;
+      quantize_rows(src, format, r0, r1, data, scales);
+    };
+    for (int i = 1; i < n; ++i) workers.emplace_back(run, i);
+    run(0);
+    for (auto& w : workers) w.join();
+    stream_bytes_ += data_bytes + scale_bytes;
+    return Matrix{data, format, rows, cols, scales};
+  }
+  // Kernels read whole elements; a tensor whose offset is not a multiple of its element size
+  // (legal in safetensors) gets an aligned private copy, as does every matrix when huge pages
+  // are asked for.
+  if (huge || reinterpret_cast<uintptr_t>(p) % dtype_size(t.dtype) != 0) {
+    uint8_t* copy = own(t.nbytes, huge);
+    std::memcpy(copy, p, t.nbytes);
+    m.data = copy;
+  }
+  stream_bytes_ += t.nbytes;
+  return m;
 }
 
 std::vector<float> Weights::vector_f32(const std::string& name, std::vector<int64_t> shape) {
   const TensorSource& t = find(name, std::move(shape));
+  if (dtype_size(t.dtype) == 0 || is_quantized(t.dtype))
+    throw std::runtime_error("tensor " + name + " must be F32, BF16 or F16 (only projection matrices may be quantized)");
   const uint64_t n = t.nbytes / dtype_size(t.dtype);
   std::vector<float> out(n);
   const uint8_t* p = bytes_of(t);

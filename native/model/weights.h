@@ -10,15 +10,32 @@
 
 #include "../kernels/types.h"
 #include "../runtime/mapped_file.h"
+#include "../runtime/owned_buffer.h"
 #include "config.h"
 
 namespace rg {
+
+// How the big projection matrices (MLP, linear_x/y/out, q/k/v/o, embedding) are held.
+enum class WeightFormat : int32_t {
+  Stored = 0,  // as in the checkpoint (memory-mapped, or pre-quantized Q8/Q4 tensors)
+  Q8 = 1,      // float matrices quantized to int8 at load (scale per group of 32)
+  Q4 = 2,      // float matrices quantized to 4 bits at load
+};
+
+struct WeightOptions {
+  WeightFormat format = WeightFormat::Stored;
+  // Copy stored-dtype matrices out of the file mapping into anonymous memory advised onto 2 MiB
+  // pages (matrices quantized at load always live in such memory).
+  bool huge_pages = false;
+  int threads = 1;  // used to quantize at load
+};
 
 // Where one tensor lives: described by the TypeScript loader, re-validated here.
 struct TensorSource {
   std::string name;
   int32_t file = 0;          // index into the file list
-  DType dtype = DType::F32;
+  DType dtype = DType::F32;     // Q8 / Q4 for pre-quantized weights (shape is then the logical
+                                // [rows, cols]; the scales are the tensor "<name>_scales")
   std::vector<int64_t> shape;
   uint64_t offset = 0;       // absolute byte offset in the file
   uint64_t nbytes = 0;
@@ -49,13 +66,18 @@ class Weights {
  public:
   // Throws std::runtime_error naming the tensor on any inconsistency.
   Weights(const ModelConfig& config, const std::vector<std::string>& files,
-          const std::vector<TensorSource>& tensors);
+          const std::vector<TensorSource>& tensors, const WeightOptions& options = {});
 
   Matrix embed;
   std::vector<float> final_norm;
   std::vector<LayerWeights> layers;
   uint64_t mapped_bytes() const;   // bytes of the checkpoint files mapped
   uint64_t owned_bytes() const { return owned_bytes_; }  // bytes copied or converted at load
+  // Bytes one decode step streams from memory: every projection matrix (with its scales; the
+  // embedding once, for the logits) and the float32 RG-LRU gate blocks.
+  uint64_t stream_bytes() const { return stream_bytes_; }
+  uint64_t huge_page_candidate_bytes() const { return huge_bytes_; }  // owned bytes advised onto 2 MiB pages
+  const WeightOptions& options() const { return options_; }
 
  private:
   const TensorSource& find(const std::string& name, std::vector<int64_t> shape) const;
@@ -65,8 +87,11 @@ class Weights {
 
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, TensorSource> tensors_;
-  std::vector<std::unique_ptr<uint8_t[]>> owned_;  // aligned copies and transposed gates
-  uint64_t owned_bytes_ = 0;
+  uint8_t* own(uint64_t bytes, bool huge);
+
+  WeightOptions options_;
+  std::vector<OwnedBuffer> owned_;  // aligned copies, quantized matrices and transposed gates
+  uint64_t owned_bytes_ = 0, stream_bytes_ = 0, huge_bytes_ = 0;
 };
 
 }  // namespace rg

@@ -1,0 +1,82 @@
+/**
+ * What quantization costs in model quality: the logits of a quantized model against the same
+ * checkpoint run unquantized, over one token sequence (teacher forcing): top-1 agreement, the KL
+ * divergence of the next-token distributions and the perplexity of the sequence under each.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import type { WeightFormat } from '../checkpoint';
+import { RecurrentGemma } from '../model';
+
+export interface QualityResult {
+  format: WeightFormat;
+  tokens: number;
+  /** Fraction of positions where both pick the same most likely next token. */
+  top1Agreement: number;
+  /** Mean and largest KL(reference || quantized) of the next-token distributions, in nats. */
+  klMean: number;
+  klMax: number;
+  /** Perplexity of the sequence's own next tokens under the reference and the quantized model. */
+  perplexityReference: number;
+  perplexity: number;
+}
+
+function logSoftmax(x: Float32Array, offset: number, n: number, out: Float64Array): void {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, x[offset + i]!);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.exp(x[offset + i]! - m);
+  const lse = m + Math.log(s);
+  for (let i = 0; i < n; i++) out[i] = x[offset + i]! - lse;
+}
+
+/** Compares all-position logits of two runs over `tokens` (row-major [T, V]). */
+export function compareLogits(reference: Float32Array, candidate: Float32Array, tokens: ArrayLike<number>, V: number): Omit<QualityResult, 'format'> {
+  const T = tokens.length;
+  const lp = new Float64Array(V), lq = new Float64Array(V);
+  let agree = 0, klSum = 0, klMax = 0, nllRef = 0, nll = 0;
+  for (let t = 0; t < T; t++) {
+    logSoftmax(reference, t * V, V, lp);
+    logSoftmax(candidate, t * V, V, lq);
+    let kl = 0, bp = 0, bq = 0;
+    for (let i = 0; i < V; i++) {
+      kl += Math.exp(lp[i]!) * (lp[i]! - lq[i]!);
+      if (lp[i]! > lp[bp]!) bp = i;
+      if (lq[i]! > lq[bq]!) bq = i;
+    }
+    agree += bp === bq ? 1 : 0;
+    klSum += kl;
+    klMax = Math.max(klMax, kl);
+    if (t + 1 < T) {
+      nllRef -= lp[tokens[t + 1]!]!;
+      nll -= lq[tokens[t + 1]!]!;
+    }
+  }
+  const n = Math.max(1, T - 1);
+  return { tokens: T, top1Agreement: agree / T, klMean: klSum / T, klMax, perplexityReference: Math.exp(nllRef / n), perplexity: Math.exp(nll / n) };
+}
+
+/** Runs `dir` unquantized and as `format` over `tokens`; compares the logits. */
+export async function measureQuality(dir: string, format: Exclude<WeightFormat, 'stored'>, tokens: number[], options: { threads?: number } = {}): Promise<QualityResult> {
+  const run = async (weights: WeightFormat) => {
+    const model = await RecurrentGemma.load(dir, { weights, threads: options.threads });
+    try {
+      return { logits: await model.forward(model.createState(), tokens, { allLogits: true }), V: model.config.vocabSize };
+    } finally {
+      model.dispose();
+    }
+  };
+  const ref = await run('stored');
+  const q = await run(format);
+  return { format, ...compareLogits(ref.logits, q.logits, tokens, ref.V) };
+}
+
+/**
+ * The demo model's evaluation text: its golden greedy continuations (prompt + continuation ids of
+ * every case), i.e. Python code the model itself writes.
+ */
+export function demoEvaluationTokens(demoDir: string): number[] {
+  const golden = JSON.parse(fs.readFileSync(path.join(demoDir, 'golden.json'), 'utf8')) as { cases: { prompt_ids: number[]; greedy_ids: number[] }[] };
+  return golden.cases.flatMap((c) => [...c.prompt_ids, ...c.greedy_ids]);
+}

@@ -1,0 +1,73 @@
+/** `recurrentgemma bench` (also `npm run bench`): the performance suite of lib/bench. */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
+
+import type { WeightFormat } from '../checkpoint';
+import { addon } from '../native';
+import { formatReport, intList, runBench } from '../bench/run';
+
+function list(what: string) {
+  return (s: string) => {
+    try {
+      return intList(s, what);
+    } catch (e) {
+      throw new CommanderArgumentError((e as Error).message);
+    }
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description("measure this machine's limits, kernel microbenchmarks and end-to-end prefill/decode (see README, Performance)")
+    .option('-m, --model <dir>', 'checkpoint for the end-to-end runs (e.g. from `recurrentgemma synth --preset 2b`); without it only machine, kernel and quality benchmarks run')
+    .option('--formats <list>', 'weight formats: stored (the checkpoint dtype), int8, q4', 'stored,int8,q4')
+    .option('--threads <n>', 'threads (default: physical cores)', (s) => Number(s))
+    .option('--prefill <list>', 'prompt lengths', list('--prefill'), [128, 512, 2048])
+    .option('--positions <list>', 'decode positions', list('--positions'), [0, 2048, 8192, 32768])
+    .option('--batches <list>', 'batch sizes for batched decode', list('--batches'), [1, 2, 4, 8, 16])
+    .option('--decode-steps <n>', 'timed decode steps per point', (s) => Number(s), 8)
+    .option('--out <dir>', 'folder for the SVG plots and report', 'bench/out')
+    .addOption(new Option('--simd <level>', 'force a SIMD level').choices(['auto', 'scalar', 'avx2', 'avx512']))
+    .option('--no-micro', 'skip the kernel microbenchmarks')
+    .option('--no-quality', 'skip the quantization quality measurements')
+    .option('--no-window', 'skip Griffin vs global attention')
+    .option('--no-compare', 'skip huge pages and 1-thread comparisons')
+    .option('--quick', 'smaller kernel shapes and shorter timing (smoke test)')
+    .option('--json', 'print the report as one JSON object on stdout')
+    .action(async (o: Record<string, unknown>) => {
+      const formats = String(o.formats).split(',').map((s) => s.trim()) as WeightFormat[];
+      for (const f of formats) if (!['stored', 'int8', 'q4'].includes(f)) throw new CommanderArgumentError(`unknown weight format ${f}`);
+      const threads = (o.threads as number | undefined) ?? addon.cpuInfo().physicalCores;
+      if (!Number.isInteger(threads) || threads < 1) throw new CommanderArgumentError('--threads must be a positive integer');
+      const json = o.json === true;
+      const log = (s: string) => process.stderr.write(s + '\n');
+      const report = await runBench(
+        {
+          model: o.model as string | undefined,
+          formats,
+          threads,
+          prefill: o.prefill as number[],
+          positions: o.positions as number[],
+          batches: o.batches as number[],
+          decodeSteps: Math.max(1, Number(o.decodeSteps)),
+          outDir: path.resolve(o.out as string),
+          micro: o.micro !== false,
+          quality: o.quality !== false,
+          window: o.window !== false,
+          compare: o.compare !== false,
+          quick: o.quick === true,
+          simd: o.simd as 'auto' | undefined,
+          log,
+        },
+        process.argv.slice(2).join(' '),
+      );
+      const text = formatReport(report);
+      fs.mkdirSync(path.resolve(o.out as string), { recursive: true });
+      fs.writeFileSync(path.join(path.resolve(o.out as string), 'report.json'), JSON.stringify(report, null, 2) + '\n');
+      fs.writeFileSync(path.join(path.resolve(o.out as string), 'report.md'), text);
+      process.stdout.write(json ? JSON.stringify(report) + '\n' : text);
+    });
+}
