@@ -13,6 +13,12 @@
 #define RG_X86 1
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 warns inside its own AVX-512 headers (_mm512_extract*: GCC bug 105593), a false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace rg::bench {
 
 using Clock = std::chrono::steady_clock;
