@@ -13,9 +13,10 @@ import * as generate from './generate';
 import * as info from './info';
 import * as quantize from './quantize';
 import * as synth from './synth';
+import * as validate from './validate';
 import { UsageError } from './options';
 
-const COMMANDS: { register(program: Command): void }[] = [generate, chat, info, synth, quantize, bench];
+const COMMANDS: { register(program: Command): void }[] = [generate, chat, info, validate, synth, quantize, bench];
 
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
