@@ -1,5 +1,5 @@
 /** recurrentgemma: RecurrentGemma (Griffin) language models on the CPU, from TypeScript. */
-export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type ForwardOptions, type TokenInput, type RuntimeInfo } from './model';
+export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type Precision, type ForwardOptions, type TokenInput, type RuntimeInfo } from './model';
 export { ModelState, type LayerState } from './state';
 export {
   RecurrentGemmaError,

@@ -20,8 +20,14 @@ export function cpuInfo() {
   return addon.cpuInfo();
 }
 
-/** y[T, rows] = x[T, cols] · Wᵀ (+ bias), W stored [rows, cols] in F32, BF16 or F16 (raw bits in a Uint16Array). */
+/**
+ * y[T, rows] = x[T, cols] · Wᵀ (+ bias), W stored [rows, cols] in F32, BF16 or F16 (raw bits in a
+ * Uint16Array), Q8 (Int8Array) or Q4 (packed nibbles, low = even column, value = nibble - 8) with
+ * `scales`. `precision: 'fast'` runs the reduced-precision kernel (see hasFastMatmul).
+ */
 export const matmul = (args: Args<'matmul'>, level: KernelLevel = 'auto') => call(() => addon.kernels.matmul(args, level));
+/** Whether a level has a `fast` precision matmul on this CPU (scalar: the reference, always). */
+export const hasFastMatmul = (level: KernelLevel = 'auto') => call(() => addon.kernels.hasFastMatmul(level));
 /** RMSNorm of one row with (1 + weight) scaling. */
 export const rmsnorm = (args: Args<'rmsnorm'>, level: KernelLevel = 'auto') => call(() => addon.kernels.rmsnorm(args, level));
 /** gelu_tanh(x), gelu_tanh(x) * u, or cap * tanh(x / cap). */

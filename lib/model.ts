@@ -15,6 +15,13 @@ export interface LoadOptions {
   threads?: number;
   /** Force a SIMD level ('auto' picks the best this CPU supports; RECURRENTGEMMA_SIMD also lowers it). */
   simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
+  /**
+   * Arithmetic of the projection matmuls. 'exact' (default): float32 activations and accumulation.
+   * 'fast': activations rounded to bf16 (BF16 weights, vdpbf16ps) or quantized to int8 per 32
+   * (Q8/Q4 weights, VNNI) for prefill-sized calls; needs avx512_bf16 + avx512_vnni, otherwise the
+   * model runs exact (see `runtime.precision`). Logits and RG-LRU gates stay exact.
+   */
+  precision?: Precision;
   /** Called as each loading stage starts (for progress displays); loading yields to the event loop between stages. */
   onProgress?: (progress: LoadProgress) => void;
   /**
@@ -30,6 +37,9 @@ export interface LoadOptions {
   hugePages?: boolean;
 }
 
+/** Matmul arithmetic of a model: see LoadOptions.precision. */
+export type Precision = 'exact' | 'fast';
+
 /** One step of RecurrentGemma.load(). */
 export interface LoadProgress {
   stage: 'checkpoint' | 'tokenizer' | 'weights' | 'done';
@@ -42,6 +52,8 @@ export interface LoadProgress {
 export interface RuntimeInfo {
   simd: string;
   threads: number;
+  /** The matmul precision in effect ('fast' only when asked for and the CPU has the instructions). */
+  precision: Precision;
   /** Bytes of checkpoint files mapped. */
   mappedBytes: number;
   /** Bytes the engine converted or copied at load (quantized weights, huge-page copies, vectors). */
@@ -105,6 +117,8 @@ export class RecurrentGemma implements StateOwner {
       throw new InvalidArgumentError(`simd must be 'auto', 'scalar', 'avx2' or 'avx512', got ${JSON.stringify(options.simd)}`, 'ERR_RG_INVALID_SIMD');
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= 256))
       throw new InvalidArgumentError(`threads must be an integer in [1, 256], got ${String(options.threads)}`, 'ERR_RG_OUT_OF_RANGE');
+    if (options.precision !== undefined && options.precision !== 'exact' && options.precision !== 'fast')
+      throw new InvalidArgumentError(`precision must be 'exact' or 'fast', got ${JSON.stringify(options.precision)}`);
     if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new InvalidArgumentError('onProgress must be a function');
     const progress = async (stage: LoadProgress['stage'], step: number) => {
       if (!options.onProgress) return;
@@ -148,7 +162,7 @@ export class RecurrentGemma implements StateOwner {
           },
           checkpoint.files,
           checkpoint.tensors,
-          { threads: options.threads, simd: options.simd, weights, hugePages: options.hugePages ?? false },
+          { threads: options.threads, simd: options.simd, weights, hugePages: options.hugePages ?? false, precision: options.precision ?? 'exact' },
         ),
     );
     await progress('done', 3);
@@ -195,7 +209,7 @@ export class RecurrentGemma implements StateOwner {
     return call(() => new addon.NativeState(m));
   }
 
-  /** Which kernels and how many threads this model runs with, and its memory. */
+  /** Which kernels, precision in effect and how many threads this model runs with, and its memory. */
   get runtime(): RuntimeInfo {
     return this.handle().info();
   }

@@ -36,7 +36,7 @@ export interface NativeSegment {
 
 export interface NativeModel {
   forward(segments: NativeSegment[]): Promise<Float32Array[]>;
-  info(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number; streamBytes: number; hugePageBytes: number; weights: 'stored' | 'int8' | 'q4' };
+  info(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number; streamBytes: number; hugePageBytes: number; weights: 'stored' | 'int8' | 'q4'; precision: 'exact' | 'fast' };
   dispose(): void;
 }
 
@@ -58,7 +58,23 @@ export interface NativeState {
 export type SimdLevel = 'scalar' | 'avx2' | 'avx512';
 
 export interface NativeKernels {
-  matmul(args: { x: Float32Array; T: number; weight: Float32Array | Uint16Array; dtype: 'F32' | 'BF16' | 'F16'; rows: number; cols: number; bias?: Float32Array }, level?: string): Float32Array;
+  matmul(
+    args: {
+      x: Float32Array;
+      T: number;
+      weight: Float32Array | Uint16Array | Int8Array | Uint8Array;
+      dtype: 'F32' | 'BF16' | 'F16' | 'Q8' | 'Q4';
+      rows: number;
+      cols: number;
+      bias?: Float32Array;
+      /** Q8 / Q4: one scale per 32 weights of a row, [rows, cols / 32]. */
+      scales?: Float32Array;
+      /** 'fast': bf16 / int8 activations (the level's matmul_fast). Default 'exact'. */
+      precision?: 'exact' | 'fast';
+    },
+    level?: string,
+  ): Float32Array;
+  hasFastMatmul(level?: string): boolean;
   rmsnorm(args: { x: Float32Array; weight: Float32Array; eps: number }, level?: string): Float32Array;
   elementwise(args: { op: 'gelu' | 'geluMul' | 'softcap'; x: Float32Array; u?: Float32Array; cap?: number }, level?: string): Float32Array;
   conv1d(args: { x: Float32Array; T: number; L: number; weight: Float32Array; K: number; bias: Float32Array; state: Float32Array }, level?: string): { y: Float32Array; state: Float32Array };
@@ -110,7 +126,7 @@ export interface NativeBench {
 }
 
 export interface NativeAddon {
-  NativeModel: new (config: NativeConfig, files: string[], tensors: NativeTensorSource[], options: { threads?: number; simd?: string; weights?: string; hugePages?: boolean }) => NativeModel;
+  NativeModel: new (config: NativeConfig, files: string[], tensors: NativeTensorSource[], options: { threads?: number; simd?: string; weights?: string; hugePages?: boolean; precision?: 'exact' | 'fast' }) => NativeModel;
   bench: NativeBench;
   quantize(args: { data: Float32Array | Uint16Array; dtype: 'F32' | 'BF16' | 'F16'; rows: number; cols: number; format: 'int8' | 'q4' }): { data: Uint8Array; scales: Float32Array };
   NativeState: new (model: NativeModel) => NativeState;

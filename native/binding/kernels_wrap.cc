@@ -31,7 +31,9 @@ static Napi::Float32Array f32_copy(Napi::Env env, const float* p, size_t n) {
 
 static const int64_t kMax = int64_t{1} << 28;
 
-// matmul({ x, T, weight: TypedArray (raw storage), dtype, rows, cols, bias? }, level) -> y [T, rows]
+// matmul({ x, T, weight: TypedArray (raw storage), dtype, rows, cols, bias?, scales?, precision? },
+//        level) -> y [T, rows]. Q8 / Q4 need cols % 32 == 0 and scales [rows, cols / 32];
+// precision 'fast' runs the level's matmul_fast (an error when the level has none).
 static Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = get_object(info[0], "arguments");
@@ -43,22 +45,37 @@ static Napi::Value Matmul(const Napi::CallbackInfo& info) {
   if (dt == "F32") dtype = DType::F32;
   else if (dt == "BF16") dtype = DType::BF16;
   else if (dt == "F16") dtype = DType::F16;
-  else fail(env, "ERR_RG_INVALID_ARGUMENT", "dtype must be F32, BF16 or F16");
+  else if (dt == "Q8") dtype = DType::Q8;
+  else if (dt == "Q4") dtype = DType::Q4;
+  else fail(env, "ERR_RG_INVALID_ARGUMENT", "dtype must be F32, BF16, F16, Q8 or Q4");
+  const bool quant = dtype == DType::Q8 || dtype == DType::Q4;
+  if (quant && cols % kQuantGroup != 0) fail(env, "ERR_RG_INVALID_ARGUMENT", "Q8 / Q4 need cols to be a multiple of 32");
+  if (T * cols > kMax || T * rows > kMax) fail(env, "ERR_RG_OUT_OF_RANGE", "input too large", true);
   Napi::Float32Array x = get_f32(o.Get("x"), "x", static_cast<size_t>(T * cols));
   Napi::Value wv = o.Get("weight");
   if (!wv.IsTypedArray()) fail(env, "ERR_RG_INVALID_ARGUMENT", "weight must be a typed array");
   Napi::TypedArray w = wv.As<Napi::TypedArray>();
   if (w.ByteLength() != static_cast<size_t>(row_bytes(dtype, cols) * rows))
     fail(env, "ERR_RG_INVALID_ARGUMENT", "weight byte length does not match rows x cols x dtype");
-  if ((w.ByteOffset() % (dtype == DType::F32 ? 4 : 2)) != 0)
+  if ((w.ByteOffset() % (dtype == DType::F32 ? 4 : quant ? 1 : 2)) != 0)
     fail(env, "ERR_RG_INVALID_ARGUMENT", "weight is not aligned to its element size");
   const float* bias = nullptr;
   if (!o.Get("bias").IsUndefined()) bias = get_f32(o.Get("bias"), "bias", static_cast<size_t>(rows)).Data();
+  const float* scales = nullptr;
+  if (quant) scales = get_f32(o.Get("scales"), "scales", static_cast<size_t>(rows * (cols / kQuantGroup))).Data();
+  const std::string precision = o.Get("precision").IsString() ? o.Get("precision").As<Napi::String>().Utf8Value() : "exact";
+  if (precision != "exact" && precision != "fast") fail(env, "ERR_RG_INVALID_ARGUMENT", "precision must be 'exact' or 'fast'");
+  auto fn = precision == "fast" ? k.matmul_fast : k.matmul;
+  if (!fn) fail(env, "ERR_RG_INVALID_SIMD", std::string("SIMD level '") + k.name + "' has no fast matmul on this CPU", true);
   const uint8_t* data = static_cast<const uint8_t*>(w.ArrayBuffer().Data()) + w.ByteOffset();
-  Matrix m{data, dtype, rows, cols, nullptr};
+  Matrix m{data, dtype, rows, cols, scales};
   Napi::Float32Array y = Napi::Float32Array::New(env, static_cast<size_t>(T * rows));
-  k.matmul(x.Data(), cols, T, m, bias, y.Data(), rows, 0, rows);
+  fn(x.Data(), cols, T, m, bias, y.Data(), rows, 0, rows);
   return y;
+}
+
+static Napi::Value HasFastMatmul(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), table_for(info[0]).matmul_fast != nullptr);
 }
 
 // rmsnorm({ x, weight, eps }, level): one row
@@ -197,6 +214,7 @@ Napi::Object define_kernels(Napi::Env env) {
   k.Set("rope", Napi::Function::New(env, Rope));
   k.Set("localAttention", Napi::Function::New(env, LocalAttention));
   k.Set("levels", Napi::Function::New(env, Levels));
+  k.Set("hasFastMatmul", Napi::Function::New(env, HasFastMatmul));
   return k;
 }
 

@@ -58,7 +58,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                       InstanceMethod("dispose", &ModelWrap::Dispose)});
 }
 
-// new NativeModel(config, files: string[], tensors: TensorSource[], { threads, simd, weights, hugePages })
+// new NativeModel(config, files: string[], tensors: TensorSource[], { threads, simd, weights, hugePages, precision })
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info), id_(next_model_id++) {
   Napi::Env env = info.Env();
   const ModelConfig config = read_config(get_object(info[0], "config"));
@@ -93,6 +93,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   SimdLevel level = default_simd_level(&simd_error);
   if (!simd_error.empty()) fail(env, "ERR_RG_INVALID_SIMD", simd_error, true);
   WeightOptions weight_options;
+  Precision precision = Precision::Exact;
   if (info[3].IsObject()) {
     Napi::Object opts = info[3].As<Napi::Object>();
     if (opts.Has("weights") && opts.Get("weights").IsString()) {
@@ -102,6 +103,11 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
       else if (w != "stored") fail(env, "ERR_RG_INVALID_ARGUMENT", "weights must be 'stored', 'int8' or 'q4', got '" + w + "'");
     }
     if (opts.Has("hugePages")) weight_options.huge_pages = opts.Get("hugePages").ToBoolean().Value();
+    if (opts.Has("precision") && !opts.Get("precision").IsUndefined()) {
+      const std::string p = opts.Get("precision").IsString() ? opts.Get("precision").As<Napi::String>().Utf8Value() : "";
+      if (p == "fast") precision = Precision::Fast;
+      else if (p != "exact") fail(env, "ERR_RG_INVALID_ARGUMENT", "precision must be 'exact' or 'fast'");
+    }
     if (opts.Has("threads") && !opts.Get("threads").IsUndefined())
       threads = static_cast<int>(get_int_prop(opts, "threads", 1, 256));
     if (opts.Has("simd") && opts.Get("simd").IsString()) {
@@ -112,7 +118,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     }
   }
   try {
-    model_ = std::make_shared<Model>(config, files, tensors, threads, kernels_for(level), weight_options);
+    model_ = std::make_shared<Model>(config, files, tensors, threads, kernels_for(level), weight_options, precision);
   } catch (const std::exception& e) {
     fail(env, "ERR_RG_CHECKPOINT", e.what());
   }
@@ -124,6 +130,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("simd", model_->kernels().name);
   o.Set("threads", model_->threads());
+  o.Set("precision", model_->precision() == Precision::Fast ? "fast" : "exact");
   o.Set("mappedBytes", static_cast<double>(model_->weights.mapped_bytes()));
   o.Set("ownedBytes", static_cast<double>(model_->weights.owned_bytes()));
   o.Set("streamBytes", static_cast<double>(model_->weights.stream_bytes()));

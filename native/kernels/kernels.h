@@ -56,7 +56,19 @@ struct KernelTable {
                           const float* kc, const float* vc, int64_t pos0, int64_t T, int64_t hd,
                           int64_t W, int64_t h0, int64_t h1, float* out, int64_t ldo,
                           float* scratch);
+
+  // The `fast` precision matmul (same contract as matmul, reduced-precision activations; exact
+  // semantics in scalar/matmul_fast.cc). Null when the level has no faster instruction for it:
+  // callers fall back to `matmul`.
+  void (*matmul_fast)(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias,
+                      float* y, int64_t ldy, int64_t r0, int64_t r1);
 };
+
+// `fast` rounds / quantizes activations only for calls with at least this many tokens (rows of
+// x): fewer tokens (decode) are bound by weight bandwidth, where the exact kernels are as fast or
+// faster (measured; the quantized path repacks its weights per call), so they run exact.
+constexpr int64_t kFastMinTokensBF16 = 4;
+constexpr int64_t kFastMinTokensQuant = 16;
 
 // The reference implementation (plain C++, no intrinsics).
 const KernelTable& scalar_kernels();

@@ -24,8 +24,9 @@ static WeightOptions with_threads(WeightOptions o, int threads) {
 
 Model::Model(const ModelConfig& c, const std::vector<std::string>& files,
              const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels,
-             const WeightOptions& weight_options)
-    : config(c), weights(c, files, tensors, with_threads(weight_options, threads)), pool_(threads), kernels_(kernels) {}
+             const WeightOptions& weight_options, Precision precision)
+    : config(c), weights(c, files, tensors, with_threads(weight_options, threads)), pool_(threads), kernels_(kernels),
+      projection_matmul_(precision == Precision::Fast && kernels.matmul_fast ? kernels.matmul_fast : kernels.matmul) {}
 
 int64_t matmul_grain(const Matrix& w, int64_t T, int threads) {
   // A task should stream at least ~64 KiB of weights (or do as much work in prefill) so the
@@ -37,10 +38,11 @@ int64_t matmul_grain(const Matrix& w, int64_t T, int threads) {
 }
 
 void Model::parallel_matmul(const float* x, int64_t ldx, int64_t rows, const Matrix& w,
-                            const float* bias, float* y, int64_t ldy) {
+                            const float* bias, float* y, int64_t ldy, MatmulFn fn) {
+  if (!fn) fn = projection_matmul_;
   // Split output features: every thread streams a disjoint slice of the weights once.
   pool_.parallel_for(w.rows, matmul_grain(w, rows, pool_.size()), [&](int64_t r0, int64_t r1) {
-    kernels_.matmul(x, ldx, rows, w, bias, y, ldy, r0, r1);
+    fn(x, ldx, rows, w, bias, y, ldy, r0, r1);
   });
 }
 
@@ -64,6 +66,8 @@ void Model::recurrent_block(Round& r, size_t layer, const float* a, float* out) 
   }
   float* gate_x = gates;
   float* gate_a = gates + R * L;
+  // The block-diagonal gate matmuls stay exact: small (width / heads columns), and they feed the
+  // recurrence's decay a = exp(-8 softplus(.) sigmoid(.)), the most precision-sensitive step.
   pool_.parallel_for(2 * H, 1, [&](int64_t j0, int64_t j1) {
     for (int64_t j = j0; j < j1; ++j) {
       const int64_t h = j % H;
@@ -211,7 +215,8 @@ void Model::forward(std::vector<Segment>& segments) {
       gathered.resize(static_cast<size_t>(n * V));
       out = gathered.data();
     }
-    parallel_matmul(hn.data(), D, n, weights.embed, nullptr, out, V);
+    // Logits stay exact in every precision: they are what callers compare and sample from.
+    parallel_matmul(hn.data(), D, n, weights.embed, nullptr, out, V, kernels_.matmul);
     pool_.parallel_for(n, 1, [&](int64_t j0, int64_t j1) {
       for (int64_t j = j0; j < j1; ++j) kernels_.softcap(out + j * V, V, c.logits_soft_cap);
     });

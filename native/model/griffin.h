@@ -20,6 +20,10 @@ namespace rg {
 // they measure the model's own split).
 int64_t matmul_grain(const Matrix& w, int64_t T, int threads);
 
+// Arithmetic of the projection matmuls: `Exact` = float32 activations (KernelTable::matmul),
+// `Fast` = bf16 / int8 activations (KernelTable::matmul_fast, when the level has one).
+enum class Precision { Exact, Fast };
+
 // One sequence's share of a forward call.
 struct Segment {
   State* state = nullptr;
@@ -33,7 +37,7 @@ class Model {
  public:
   Model(const ModelConfig& config, const std::vector<std::string>& files,
         const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels,
-        const WeightOptions& weight_options = {});
+        const WeightOptions& weight_options = {}, Precision precision = Precision::Exact);
 
   const ModelConfig config;
   const Weights weights;
@@ -47,18 +51,23 @@ class Model {
 
   int threads() const { return pool_.size(); }
   const KernelTable& kernels() const { return kernels_; }
+  // The precision in effect: Fast only when asked for and the kernel level has a fast matmul.
+  Precision precision() const { return projection_matmul_ == kernels_.matmul ? Precision::Exact : Precision::Fast; }
 
  private:
   struct Round;
   void run_round(Round& round);
+  using MatmulFn = decltype(KernelTable::matmul);
+  // fn defaults to the projection matmul (fast or exact by precision).
   void parallel_matmul(const float* x, int64_t ldx, int64_t rows, const Matrix& w,
-                       const float* bias, float* y, int64_t ldy);
+                       const float* bias, float* y, int64_t ldy, MatmulFn fn = nullptr);
   void recurrent_block(Round& r, size_t layer, const float* a, float* out);
   void attention_block(Round& r, size_t layer, const float* a, float* out);
   void mlp_block(Round& r, size_t layer, const float* b, float* out);
 
   ThreadPool pool_;
   const KernelTable& kernels_;
+  const MatmulFn projection_matmul_;
 };
 
 }  // namespace rg

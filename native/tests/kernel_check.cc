@@ -97,7 +97,12 @@ bool close(double a, double b, double scale, double rtol, double atol) {
   return std::fabs(a - b) <= rtol * scale + atol;
 }
 
-void check_matmul(const KernelTable& k, DType t, int64_t T, int64_t rows, int64_t cols, bool with_bias) {
+double worst_fast = 0;
+
+// fast: k.matmul_fast against scalar::matmul_fast (same rounded / quantized activations, so only
+// the float32 summation order differs).
+void check_matmul(const KernelTable& k, DType t, int64_t T, int64_t rows, int64_t cols, bool with_bias,
+                  bool fast = false) {
   Weights w = make_weights(t, rows, cols);
   const int64_t ldx = cols + irange(0, 3), ldy = rows + irange(0, 3);
   std::vector<float> x(static_cast<size_t>(T * ldx)), bias(static_cast<size_t>(rows));
@@ -106,8 +111,8 @@ void check_matmul(const KernelTable& k, DType t, int64_t T, int64_t rows, int64_
   const int64_t r0 = irange(0, rows / 3), r1 = irange(std::max<int64_t>(r0, rows - rows / 3), rows);
   std::vector<float> ya(static_cast<size_t>(T * ldy), -7.0f), yb = ya;
   const float* b = with_bias ? bias.data() : nullptr;
-  scalar::matmul(x.data(), ldx, T, w.m, b, ya.data(), ldy, r0, r1);
-  k.matmul(x.data(), ldx, T, w.m, b, yb.data(), ldy, r0, r1);
+  (fast ? scalar::matmul_fast : scalar::matmul)(x.data(), ldx, T, w.m, b, ya.data(), ldy, r0, r1);
+  (fast ? k.matmul_fast : k.matmul)(x.data(), ldx, T, w.m, b, yb.data(), ldy, r0, r1);
   for (int64_t tt = 0; tt < T; ++tt)
     for (int64_t r = 0; r < rows; ++r) {
       const size_t i = static_cast<size_t>(tt * ldy + r);
@@ -115,11 +120,11 @@ void check_matmul(const KernelTable& k, DType t, int64_t T, int64_t rows, int64_
       if (r >= r0 && r < r1)
         for (int64_t c = 0; c < cols; ++c) mag += std::fabs(x[tt * ldx + c] * scalar::weight_at(w.m, r, c));
       const double err = std::fabs(ya[i] - yb[i]) / (mag + 1e-30);
-      if (r >= r0 && r < r1) worst_matmul = std::max(worst_matmul, err);
+      if (r >= r0 && r < r1) (fast ? worst_fast : worst_matmul) = std::max(fast ? worst_fast : worst_matmul, err);
       if (!close(ya[i], yb[i], mag, 1e-5, 0)) {
         char buf[256];
-        std::snprintf(buf, sizeof buf, "%s matmul %s T=%lld rows=%lld cols=%lld [%lld,%lld) t=%lld r=%lld: %g vs %g",
-                      k.name, dtype_name(t), (long long)T, (long long)rows, (long long)cols, (long long)r0,
+        std::snprintf(buf, sizeof buf, "%s matmul%s %s T=%lld rows=%lld cols=%lld [%lld,%lld) t=%lld r=%lld: %g vs %g",
+                      k.name, fast ? "_fast" : "", dtype_name(t), (long long)T, (long long)rows, (long long)cols, (long long)r0,
                       (long long)r1, (long long)tt, (long long)r, ya[i], yb[i]);
         fail(buf);
         return;
@@ -270,6 +275,22 @@ void check_level(const KernelTable& k) {
   for (DType t : types)  // more columns than one panel block (K blocking)
     for (int64_t T : {1, 6, 11}) check_matmul(k, t, T, 7, t == DType::Q8 || t == DType::Q4 ? 8224 : 8230, true);
   std::printf("  %s matmul worst |err| / sum|x w|: %.3g\n", k.name, worst_matmul);
+  if (k.matmul_fast) {
+    worst_fast = 0;
+    for (DType t : types)
+      for (int64_t T : Ts)
+        for (int rep = 0; rep < 3; ++rep) {
+          const bool q = t == DType::Q8 || t == DType::Q4;
+          int64_t cols = rep == 0 ? irange(1, 40) : rep == 1 ? irange(40, 700) : irange(700, 2600);
+          if (q) cols = std::max<int64_t>(1, cols / 32) * 32;
+          check_matmul(k, t, T, irange(1, rep == 2 ? 150 : 40), cols, rep != 1, true);
+        }
+    for (DType t : types)
+      for (int64_t T : {1, 6, 11}) check_matmul(k, t, T, 37, t == DType::Q8 || t == DType::Q4 ? 3104 : 3110, true, true);
+    std::printf("  %s matmul_fast vs scalar fast worst |err| / sum|x w|: %.3g\n", k.name, worst_fast);
+  } else {
+    std::printf("  %s: no matmul_fast\n", k.name);
+  }
   check_elementwise(k);
   check_recurrence(k);
   check_attention(k);
@@ -424,11 +445,13 @@ int main(int argc, char** argv) {
     Weights w = make_weights(t, rows, cols);
     std::vector<float> x(T * cols), y(T * rows);
     for (auto& v : x) v = uni(-1, 1);
+    const bool fast = std::getenv("KERNEL_CHECK_FAST") != nullptr;  // time matmul_fast instead
+    if (fast && !k->matmul_fast) return 3;
     const double sec = time_split(threads, argc > 8 ? std::atoi(argv[8]) : 10, rows, [&](int64_t a, int64_t b) {
-      k->matmul(x.data(), cols, T, w.m, nullptr, y.data(), rows, a, b);
+      (fast ? k->matmul_fast : k->matmul)(x.data(), cols, T, w.m, nullptr, y.data(), rows, a, b);
     });
     const double bytes = double(row_bytes(t, cols)) * rows + (w.scales.size() * 4.0);
-    std::printf("%s %d thr T=%lld %s %lldx%lld: %.3f ms  %.1f GB/s  %.1f GFLOP/s\n", k->name, threads, (long long)T,
+    std::printf("%s%s %d thr T=%lld %s %lldx%lld: %.3f ms  %.1f GB/s  %.1f GFLOP/s\n", k->name, fast ? "(fast)" : "", threads, (long long)T,
                 dtype_name(t), (long long)rows, (long long)cols, sec * 1e3, bytes / sec / 1e9, 2.0 * T * rows * cols / sec / 1e9);
     return 0;
   }

@@ -10,6 +10,11 @@ float gelu_tanh(float x);
 
 void matmul(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y,
             int64_t ldy, int64_t r0, int64_t r1);
+// The `fast` precision reference (matmul_fast.cc) and its activation quantizer (n values -> int8
+// and one scale, symmetric, max|x| / 127).
+void matmul_fast(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias,
+                 float* y, int64_t ldy, int64_t r0, int64_t r1);
+void quantize_group(const float* x, int64_t n, int8_t* q, float* scale);
 void rmsnorm(const float* x, const float* w, int64_t n, float eps, float* y);
 void gelu(const float* x, int64_t n, float* y);
 void gelu_mul(const float* g, const float* u, int64_t n, float* y);

@@ -9,7 +9,7 @@ const KernelTable* avx2_kernels() {
   static const KernelTable table = {
       "avx2",         avx2::matmul, avx2::rmsnorm, avx2::gelu,
       avx2::gelu_mul, avx2::softcap, avx2::conv1d, avx2::rglru,
-      scalar::rope,    avx2::local_attention,
+      scalar::rope,    avx2::local_attention, nullptr,  // no fast matmul: avx2 has neither bf16 dot nor VNNI-512
   };
   return &table;
 #else

@@ -54,4 +54,13 @@ float* scratch(int slot, size_t floats);
 #if RG_X86_SIMD
 RG_DECLARE_KERNELS(avx2)
 RG_DECLARE_KERNELS(avx512)
+
+// The `fast` precision kernels (need avx512_bf16 / avx512_vnni at run time): BF16 weights with
+// vdpbf16ps, Q8 / Q4 weights (cols % 32 == 0) with vpdpbusd.
+namespace rg::avx512 {
+void matmul_fast_bf16(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y,
+                      int64_t ldy, int64_t r0, int64_t r1);
+void matmul_fast_quant(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y,
+                       int64_t ldy, int64_t r0, int64_t r1);
+}  // namespace rg::avx512
 #endif

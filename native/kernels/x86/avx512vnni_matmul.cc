@@ -1,0 +1,210 @@
+// `fast` precision matmul for Q8 / Q4 weights with vpdpbusd (semantics: scalar/matmul_fast.cc).
+//
+// Activations are quantized once per call, per row in groups of 32 (symmetric int8, the same
+// rounding as the reference), and stored biased by +128 as unsigned bytes (vpdpbusd multiplies
+// unsigned by signed bytes); the bias is removed by starting each group's integer accumulator at
+// -128 * sum(weights of the group).
+// Weights are repacked per block of rows into the VNNI layout: for 16 rows at a time, one 64-byte
+// vector holds 4 consecutive columns of each of the 16 rows, so a broadcast of 4 activation bytes
+// times that vector advances 16 outputs by 4 columns (no horizontal sums). After each group of 32
+// columns (8 vpdpbusd) the int32 sums are converted and scaled: acc += float(dot) * w_scale *
+// x_scale (3 more operations per 8 vpdpbusd).
+#include "x86_common.h"
+
+#if RG_X86_SIMD
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "../types.h"
+
+#include "target_avx512fast_begin.h"
+#include "vec_avx512.h"
+
+namespace rg::avx512 {
+namespace {
+
+#ifndef RG_VNNI_MT
+#define RG_VNNI_MT 4
+#endif
+#ifndef RG_VNNI_NV
+#define RG_VNNI_NV 2
+#endif
+#ifndef RG_VNNI_RB
+#define RG_VNNI_RB 64
+#endif
+constexpr int MT = RG_VNNI_MT;  // micro-kernel tokens
+constexpr int NV = RG_VNNI_NV;  // micro-kernel vectors of 16 rows
+constexpr int64_t RB = RG_VNNI_RB;  // rows per repacked block (multiple of 16)
+constexpr int64_t G32 = kQuantGroup;
+
+// x rows -> biased bytes xq[T][K] (q + 128) and scales sx[T][K / 32].
+void quantize_x(const float* x, int64_t ldx, int64_t T, int64_t K, uint8_t* xq, float* sx) {
+  const int64_t G = K / G32;
+  const __m512 lim = _mm512_set1_ps(127.0f);
+  const __m512i bias = _mm512_set1_epi32(128);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t g = 0; g < G; ++g) {
+      const float* src = x + t * ldx + g * G32;
+      uint8_t* dst = xq + t * K + g * G32;
+      const __m512 a = _mm512_loadu_ps(src), b = _mm512_loadu_ps(src + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
+      if (!(amax > 0.0f) || !std::isfinite(amax)) {
+        std::memset(dst, 128, G32);
+        sx[t * G + g] = 0.0f;
+        continue;
+      }
+      const __m512 inv = _mm512_set1_ps(127.0f / amax);
+      for (int h = 0; h < 2; ++h) {
+        __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(h ? b : a, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        q = _mm512_min_ps(lim, _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), lim), q));
+        const __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(q), bias);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * h), _mm512_cvtepi32_epi8(qi));
+      }
+      sx[t * G + g] = amax / 127.0f;
+    }
+}
+
+// Rows [r, r + nr) of w (nr <= RB) into the VNNI panel: for vector v (16 rows), group g, step j:
+// 64 bytes at ((v * G + g) * 8 + j) * 64, lane l = columns [32g + 4j, +4) of row r + 16v + l.
+// Per (v, g): 16 weight scales and 16 corrections -128 * sum(q). Missing rows are zero.
+void repack(const Matrix& w, int64_t r, int64_t nr, int8_t* panel, float* sw, int32_t* corr) {
+  const int64_t K = w.cols, G = K / G32, nv = (nr + 15) / 16;
+  alignas(64) int8_t row[512];
+  for (int64_t v = 0; v < nv; ++v)
+    for (int64_t l = 0; l < 16; ++l) {
+      const int64_t rr = r + 16 * v + l;
+      const bool live = 16 * v + l < nr;
+      for (int64_t g = 0; g < G; ++g) {
+        const int64_t pv = v * G + g;
+        if (!live) {
+          for (int j = 0; j < 8; ++j) std::memset(panel + (pv * 8 + j) * 64 + 4 * l, 0, 4);
+          sw[pv * 16 + l] = 0.0f;
+          corr[pv * 16 + l] = 0;
+          continue;
+        }
+        const int8_t* q;
+        if (w.dtype == DType::Q8) {
+          q = static_cast<const int8_t*>(w.data) + rr * K + g * G32;
+        } else {  // Q4: 16 bytes -> 32 values, low nibble first, minus 8
+          const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(
+              static_cast<const uint8_t*>(w.data) + rr * (K / 2) + g * (G32 / 2)));
+          const __m128i m = _mm_set1_epi8(15), eight = _mm_set1_epi8(8);
+          const __m128i lo = _mm_sub_epi8(_mm_and_si128(bytes, m), eight);
+          const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), m), eight);
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(row), _mm_unpacklo_epi8(lo, hi));
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(row + 16), _mm_unpackhi_epi8(lo, hi));
+          q = row;
+        }
+        int32_t sum = 0;
+        for (int k = 0; k < 32; ++k) sum += q[k];
+        for (int j = 0; j < 8; ++j) std::memcpy(panel + (pv * 8 + j) * 64 + 4 * l, q + 4 * j, 4);
+        sw[pv * 16 + l] = w.scales[rr * G + g];
+        corr[pv * 16 + l] = -128 * sum;
+      }
+    }
+}
+
+// Tokens [t0, t0 + NT) x vectors [v0, v0 + NVV) of the panel, whole K; y rows r..r+16*NVV.
+template <int NT, int NVV>
+void micro(const uint8_t* xq, const float* sx, int64_t K, const int8_t* panel, const float* sw,
+           const int32_t* corr, float* y, int64_t ldy, int64_t r, int64_t nr, const float* bias) {
+  const int64_t G = K / G32;
+  __m512 facc[NT * NVV];
+  for (int i = 0; i < NT * NVV; ++i) facc[i] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < G; ++g) {
+    __m512i iacc[NT * NVV];
+    for (int v = 0; v < NVV; ++v) {
+      const __m512i c = _mm512_loadu_si512(corr + (v * G + g) * 16);
+      for (int t = 0; t < NT; ++t) iacc[t * NVV + v] = c;
+    }
+    for (int j = 0; j < 8; ++j) {
+      __m512i wv[NVV];
+      for (int v = 0; v < NVV; ++v) wv[v] = _mm512_loadu_si512(panel + ((v * G + g) * 8 + j) * 64);
+      for (int t = 0; t < NT; ++t) {
+        int32_t four;
+        std::memcpy(&four, xq + t * K + g * G32 + 4 * j, 4);
+        const __m512i xb = _mm512_set1_epi32(four);
+        for (int v = 0; v < NVV; ++v) iacc[t * NVV + v] = _mm512_dpbusd_epi32(iacc[t * NVV + v], xb, wv[v]);
+      }
+    }
+    for (int v = 0; v < NVV; ++v) {
+      const __m512 s = _mm512_loadu_ps(sw + (v * G + g) * 16);
+      for (int t = 0; t < NT; ++t)
+        facc[t * NVV + v] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(iacc[t * NVV + v]), s),
+                                            _mm512_set1_ps(sx[t * G + g]), facc[t * NVV + v]);
+    }
+  }
+  for (int v = 0; v < NVV; ++v) {
+    const int64_t rv = r + 16 * v, n = nr - 16 * v < 16 ? nr - 16 * v : 16;
+    if (n <= 0) break;
+    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + rv) : _mm512_setzero_ps();
+    for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy + rv, m, _mm512_add_ps(facc[t * NVV + v], b));
+  }
+}
+
+template <int NT>
+void micro_v(const uint8_t* xq, const float* sx, int64_t K, const int8_t* panel, const float* sw,
+             const int32_t* corr, float* y, int64_t ldy, int64_t r, int64_t nr, const float* bias, int nv) {
+  if constexpr (NV > 1) {
+    if (nv < NV) {
+      for (int v = 0; v < nv; ++v) {
+        const int64_t G = K / G32;
+        micro<NT, 1>(xq, sx, K, panel + v * G * 512, sw + v * G * 16, corr + v * G * 16, y, ldy, r + 16 * v,
+                     nr - 16 * v, bias);
+      }
+      return;
+    }
+  }
+  (void)nv;
+  micro<NT, NV>(xq, sx, K, panel, sw, corr, y, ldy, r, nr, bias);
+}
+
+template <int NT>
+void micro_t(const uint8_t* xq, const float* sx, int64_t K, const int8_t* panel, const float* sw,
+             const int32_t* corr, float* y, int64_t ldy, int64_t r, int64_t nr, const float* bias, int nv, int nt) {
+  if constexpr (NT == 0) {
+    (void)xq, (void)sx, (void)K, (void)panel, (void)sw, (void)corr, (void)y, (void)ldy, (void)r, (void)nr,
+        (void)bias, (void)nv, (void)nt;
+  } else {
+    if (nt == NT) micro_v<NT>(xq, sx, K, panel, sw, corr, y, ldy, r, nr, bias, nv);
+    else micro_t<NT - 1>(xq, sx, K, panel, sw, corr, y, ldy, r, nr, bias, nv, nt);
+  }
+}
+
+}  // namespace
+
+void matmul_fast_quant(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y,
+                       int64_t ldy, int64_t r0, int64_t r1) {
+  const int64_t K = w.cols, G = K / G32;
+  // scratch 0: quantized x then its scales; scratch 1: the panel, its scales and corrections.
+  float* s0 = x86::scratch(0, static_cast<size_t>(T * K / 4 + T * G + 16));
+  uint8_t* xq = reinterpret_cast<uint8_t*>(s0);
+  float* sx = s0 + T * K / 4;
+  float* s1 = x86::scratch(1, static_cast<size_t>(RB * K / 4 + 2 * RB * G));
+  int8_t* panel = reinterpret_cast<int8_t*>(s1);
+  float* sw = s1 + RB * K / 4;
+  int32_t* corr = reinterpret_cast<int32_t*>(sw + RB * G);
+  quantize_x(x, ldx, T, K, xq, sx);
+  for (int64_t rb = r0; rb < r1; rb += RB) {
+    const int64_t nrb = r1 - rb < RB ? r1 - rb : RB;
+    repack(w, rb, nrb, panel, sw, corr);
+    const int64_t nvec = (nrb + 15) / 16;
+    for (int64_t t0 = 0; t0 < T; t0 += MT) {
+      const int nt = static_cast<int>(T - t0 < MT ? T - t0 : MT);
+      for (int64_t v0 = 0; v0 < nvec; v0 += NV) {
+        const int nv = static_cast<int>(nvec - v0 < NV ? nvec - v0 : NV);
+        micro_t<MT>(xq + t0 * K, sx + t0 * G, K, panel + v0 * G * 512, sw + v0 * G * 16, corr + v0 * G * 16,
+                    y + t0 * ldy, ldy, rb + 16 * v0, nrb - 16 * v0, bias, nv, nt);
+      }
+    }
+  }
+}
+
+}  // namespace rg::avx512
+
+#include "target_end.h"
+#endif  // RG_X86_SIMD
