@@ -455,6 +455,25 @@ int main(int argc, char** argv) {
                 dtype_name(t), (long long)rows, (long long)cols, sec * 1e3, bytes / sec / 1e9, 2.0 * T * rows * cols / sec / 1e9);
     return 0;
   }
+  if (mode == "att" && argc >= 8) {  // att level T window heads head_dim pos0 [reps]: local attention, 1 thread
+    const KernelTable* k = level_table(argv[2]);
+    const int64_t T = std::atoll(argv[3]), W = std::atoll(argv[4]), H = std::atoll(argv[5]), hd = std::atoll(argv[6]);
+    const int64_t pos0 = std::atoll(argv[7]);
+    if (!k) return 2;
+    std::vector<float> q(T * H * hd), kk(T * hd), v(T * hd), kc(W * hd), vc(W * hd), o(T * H * hd), scr(W + T + 8);
+    for (auto* a : {&q, &kk, &v, &kc, &vc})
+      for (auto& e : *a) e = uni(-1, 1);
+    double best = 1e30;
+    for (int r = 0; r < (argc > 8 ? std::atoi(argv[8]) : 3); ++r) {
+      const double t0 = now();
+      k->local_attention(q.data(), H * hd, kk.data(), v.data(), kc.data(), vc.data(), pos0, T, hd, W, 0, H, o.data(), H * hd,
+                         scr.data());
+      best = std::min(best, now() - t0);
+    }
+    std::printf("%s attention T=%lld W=%lld H=%lld hd=%lld pos0=%lld: %.2f ms\n", k->name, (long long)T, (long long)W,
+                (long long)H, (long long)hd, (long long)pos0, best * 1e3);
+    return 0;
+  }
   std::fprintf(stderr, "usage: kernel_check check | bench [level] [threads]\n");
   return 2;
 }
