@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Precision benchmark (README "Precision"): accuracy of `fast` against `exact` on the demo model's
-// golden continuations, and prefill speed of both on a 2B-shaped checkpoint (RecurrentGemma-2B
+// golden continuations (stored BF16 weights, and quantized at load to int8 / q4: fast vs exact on
+// the same weights), and prefill speed of both on a 2B-shaped checkpoint (RecurrentGemma-2B
 // widths, random BF16 weights, `--layers` layers of the 2B pattern; tokens/s is also projected to
 // the 2B's 26 layers from the per-layer time). Usage (after `npm run build`):
 //   node scripts/bench-precision.js [--tokens 512] [--layers 3] [--reps 3] [--threads N]
@@ -41,10 +42,10 @@ async function greedySteps(model, c) {
   return steps;
 }
 
-async function accuracy() {
+async function accuracy(weights) {
   const golden = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL_DIR, 'golden.json'), 'utf8'));
-  const exact = await RecurrentGemma.load(DEFAULT_MODEL_DIR, { threads: THREADS });
-  const fast = await RecurrentGemma.load(DEFAULT_MODEL_DIR, { threads: THREADS, precision: 'fast' });
+  const exact = await RecurrentGemma.load(DEFAULT_MODEL_DIR, { threads: THREADS, weights });
+  const fast = await RecurrentGemma.load(DEFAULT_MODEL_DIR, { threads: THREADS, weights, precision: 'fast' });
   const V = exact.config.vocabSize;
   let n = 0, agree = 0, kl = 0, maxKl = 0, nllE = 0, nllF = 0, gE = 0, gF = 0, gN = 0;
   for (const c of golden.cases) {
@@ -66,7 +67,7 @@ async function accuracy() {
     gF += await greedySteps(fast, c);
     gN += c.greedy_ids.length;
   }
-  console.log(`accuracy (demo model, ${golden.cases.length} golden continuations, ${n} teacher-forced positions, ${fast.runtime.simd}):`);
+  console.log(`accuracy (demo model, weights ${weights}, ${golden.cases.length} golden continuations, ${n} teacher-forced positions, ${fast.runtime.simd}):`);
   console.log(`  top-1 agreement fast vs exact: ${((100 * agree) / n).toFixed(2)} %`);
   console.log(`  KL(exact || fast): mean ${(kl / n).toExponential(2)} nats, max ${maxKl.toExponential(2)}`);
   console.log(`  perplexity of the golden continuations: exact ${Math.exp(nllE / n).toFixed(5)}, fast ${Math.exp(nllF / n).toFixed(5)}`);
@@ -163,7 +164,7 @@ async function speed() {
 }
 
 (async () => {
-  await accuracy();
+  for (const weights of ['stored', 'int8', 'q4']) await accuracy(weights);
   await speed();
 })().catch((e) => {
   console.error(e);
