@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import type { WeightFormat } from '../checkpoint';
-import { RecurrentGemma } from '../model';
+import { RecurrentGemma, type Precision } from '../model';
 import type { ModelState } from '../state';
 
 export interface PrefillPoint {
@@ -31,6 +31,8 @@ export interface DecodePoint {
 }
 export interface E2EResult {
   format: WeightFormat;
+  /** The precision in effect (the model reports 'exact' when no fast kernel exists here). */
+  precision: Precision;
   hugePages: boolean;
   threads: number;
   simd: string;
@@ -46,6 +48,7 @@ export interface E2EResult {
 
 export interface E2EOptions {
   format: WeightFormat;
+  precision?: Precision;
   threads: number;
   hugePages?: boolean;
   simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
@@ -88,12 +91,12 @@ async function timedDecode(model: RecurrentGemma, states: ModelState[], steps: n
 export async function runE2E(dir: string, o: E2EOptions): Promise<E2EResult> {
   const log = o.log ?? (() => undefined);
   const t0 = now();
-  const model = await RecurrentGemma.load(dir, { threads: o.threads, weights: o.format, hugePages: o.hugePages ?? false, simd: o.simd });
+  const model = await RecurrentGemma.load(dir, { threads: o.threads, weights: o.format, hugePages: o.hugePages ?? false, simd: o.simd, precision: o.precision ?? 'exact' });
   const loadSeconds = now() - t0;
   try {
     const V = model.config.vocabSize;
     const rt = model.runtime;
-    log(`  loaded ${o.format}${o.hugePages ? ' (huge pages)' : ''} in ${loadSeconds.toFixed(1)} s: ${(rt.streamBytes / 1e9).toFixed(2)} GB per decode step, ${rt.threads} threads, ${rt.simd}`);
+    log(`  loaded ${o.format}, ${rt.precision}${o.hugePages ? ' (huge pages)' : ''} in ${loadSeconds.toFixed(1)} s: ${(rt.streamBytes / 1e9).toFixed(2)} GB per decode step, ${rt.threads} threads, ${rt.simd}`);
     // Time to first token: a 128-token prompt on a fresh state.
     const first = model.createState();
     const t1 = now();
@@ -136,7 +139,7 @@ export async function runE2E(dir: string, o: E2EOptions): Promise<E2EResult> {
       log(`  batch ${b}: ${tps.toFixed(2)} tok/s total`);
     }
     base.dispose();
-    return { format: o.format, hugePages: o.hugePages ?? false, threads: rt.threads, simd: rt.simd, loadSeconds, streamBytes: rt.streamBytes, ttftSeconds, prefill, decode, batch };
+    return { format: o.format, precision: rt.precision, hugePages: o.hugePages ?? false, threads: rt.threads, simd: rt.simd, loadSeconds, streamBytes: rt.streamBytes, ttftSeconds, prefill, decode, batch };
   } finally {
     model.dispose();
   }

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 
 import type { WeightFormat } from '../checkpoint';
+import type { Precision } from '../model';
 import { addon } from '../native';
 import { formatReport, intList, runBench } from '../bench/run';
 
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .description("measure this machine's limits, kernel microbenchmarks and end-to-end prefill/decode (see README, Performance)")
     .option('-m, --model <dir>', 'checkpoint for the end-to-end runs (e.g. from `recurrentgemma synth --preset 2b`); without it only machine, kernel and quality benchmarks run')
     .option('--formats <list>', 'weight formats: stored (the checkpoint dtype), int8, q4', 'stored,int8,q4')
+    .option('--precision <list>', 'precisions to run each format in: exact, fast', 'exact,fast')
     .option('--threads <n>', 'threads (default: physical cores)', (s) => Number(s))
     .option('--prefill <list>', 'prompt lengths', list('--prefill'), [128, 512, 2048])
     .option('--positions <list>', 'decode positions', list('--positions'), [0, 2048, 8192, 32768])
@@ -40,6 +42,8 @@ export function register(program: Command): void {
     .action(async (o: Record<string, unknown>) => {
       const formats = String(o.formats).split(',').map((s) => s.trim()) as WeightFormat[];
       for (const f of formats) if (!['stored', 'int8', 'q4'].includes(f)) throw new CommanderArgumentError(`unknown weight format ${f}`);
+      const precisions = String(o.precision).split(',').map((s) => s.trim()) as Precision[];
+      for (const p of precisions) if (!['exact', 'fast'].includes(p)) throw new CommanderArgumentError(`unknown precision ${p}`);
       const threads = (o.threads as number | undefined) ?? addon.cpuInfo().physicalCores;
       if (!Number.isInteger(threads) || threads < 1) throw new CommanderArgumentError('--threads must be a positive integer');
       const json = o.json === true;
@@ -48,6 +52,7 @@ export function register(program: Command): void {
         {
           model: o.model as string | undefined,
           formats,
+          precisions,
           threads,
           prefill: o.prefill as number[],
           positions: o.positions as number[],
