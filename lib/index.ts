@@ -1,6 +1,15 @@
 /** recurrentgemma: RecurrentGemma (Griffin) language models on the CPU, from TypeScript. */
 export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type Precision, type ForwardOptions, type TokenInput, type RuntimeInfo } from './model';
-export { ModelState, type LayerState } from './state';
+export { ModelState, type LayerState, type SerializeOptions } from './state';
+export {
+  inspectState,
+  StateFormatCode,
+  STATE_FORMAT_VERSION,
+  type StateHeader,
+  type StateLayerLayout,
+  type StateModelSummary,
+} from './state-format';
+export { type ModelFingerprint } from './checkpoint/fingerprint';
 export {
   RecurrentGemmaError,
   CheckpointError,

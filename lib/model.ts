@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 
 import { openCheckpoint, type Checkpoint, type ModelConfig, type Quantization, type WeightDType, type WeightFormat } from './checkpoint';
@@ -8,6 +9,8 @@ import type { Completion, GenerateOptions, GenerationChunk } from './generation/
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
 import { call, ModelState, type StateOwner } from './state';
 import { Tokenizer } from './tokenizer';
+import { fingerprintCheckpoint, type ModelFingerprint } from './checkpoint/fingerprint';
+import { checkStateCompatible, decodeState, type StateHeader } from './state-format';
 
 /** Options of RecurrentGemma.load(). */
 export interface LoadOptions {
@@ -92,6 +95,8 @@ export class RecurrentGemma implements StateOwner {
   readonly parameterCount: number;
   /** Set when the folder holds pre-quantized weights. */
   readonly quantization: Quantization | null;
+  /** Identity of the architecture and weights; saved states carry it and are checked against it. */
+  readonly fingerprint: ModelFingerprint;
   private nativeModel: NativeModel | null;
   private readonly textTokenizer: Tokenizer | null;
 
@@ -102,6 +107,7 @@ export class RecurrentGemma implements StateOwner {
     this.dtype = checkpoint.dtype;
     this.parameterCount = checkpoint.tensors.filter((t) => !t.name.endsWith('_scales')).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     this.quantization = checkpoint.quantization;
+    this.fingerprint = fingerprintCheckpoint(checkpoint);
     this.nativeModel = native;
     this.textTokenizer = tokenizer;
   }
@@ -217,6 +223,30 @@ export class RecurrentGemma implements StateOwner {
   /** A fresh state at position 0. */
   createState(): ModelState {
     return new ModelState(this.createNativeState(), this);
+  }
+
+  /**
+   * Restores a state from state.serialize() bytes. Throws StateFormatError (see its `code`) when
+   * the bytes are not a state, are truncated or corrupted, come from a newer format version, or
+   * were computed by a different model.
+   */
+  deserializeState(bytes: Uint8Array): ModelState {
+    return this.restoreState(bytes).state;
+  }
+
+  /** Reads a file written by state.save() and restores it (see deserializeState()). */
+  async loadState(file: string): Promise<ModelState> {
+    if (typeof file !== 'string' || file.length === 0) throw new InvalidArgumentError('file must be a non-empty string');
+    return this.deserializeState(await fs.promises.readFile(file));
+  }
+
+  /** @internal deserializeState() that also returns the header (with the saved metadata). */
+  restoreState(bytes: Uint8Array): { state: ModelState; header: StateHeader } {
+    const { header, data } = decodeState(bytes);
+    checkStateCompatible(header, this);
+    const state = this.createState();
+    call(() => state.handle().writeData(data, header.position));
+    return { state, header };
   }
 
   /**

@@ -1,12 +1,22 @@
-import { DisposedError, fromNativeError } from './errors';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { DisposedError, fromNativeError, InvalidArgumentError } from './errors';
 import type { NativeLayerState, NativeState } from './native';
+import { encodeState, type StateModelIdentity } from './state-format';
 
 export type LayerState = NativeLayerState;
 
 /** Anything that owns states: the model that created them. */
-export interface StateOwner {
+export interface StateOwner extends StateModelIdentity {
   /** @internal Allocates a zeroed native state for this model. */
   createNativeState(): NativeState;
+}
+
+/** Options of state.serialize() and state.save(). */
+export interface SerializeOptions {
+  /** Any JSON value stored in the header with the state (e.g. the text or history it encodes). */
+  metadata?: unknown;
 }
 
 /**
@@ -52,6 +62,35 @@ export class ModelState {
     const copy = new ModelState(this.owner.createNativeState(), this.owner);
     call(() => copy.handle().copyFrom(this.handle()));
     return copy;
+  }
+
+  /**
+   * The state as a self-describing, checksummed byte array (format in state-format.ts). Restore
+   * it with model.deserializeState(); only the same model (architecture and weights) accepts it,
+   * and the restored state continues bit-identically.
+   */
+  serialize(options: SerializeOptions = {}): Uint8Array {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    const native = this.handle();
+    const data = call(() => native.readData());
+    return encodeState(this.owner, data, native.position, options.metadata);
+  }
+
+  /**
+   * Writes serialize() to `file`. The write goes to a temporary file in the same folder that is
+   * then renamed, so a crash never leaves a half-written state under the final name.
+   */
+  async save(file: string, options: SerializeOptions = {}): Promise<void> {
+    if (typeof file !== 'string' || file.length === 0) throw new InvalidArgumentError('file must be a non-empty string');
+    const bytes = this.serialize(options);
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    try {
+      await fs.promises.writeFile(tmp, bytes);
+      await fs.promises.rename(tmp, file);
+    } catch (e) {
+      await fs.promises.rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   /** Forgets everything: position 0, all tensors zero. */
