@@ -150,6 +150,33 @@ void Model::run_round(Round& r) {
   }
 }
 
+std::vector<int64_t> Model::plan_round(const std::vector<Segment>& segments,
+                                       const std::vector<int64_t>& done) {
+  // Water-filling: the budget is shared equally among unfinished segments, and whatever a short
+  // segment (e.g. a one-token decode) leaves unused goes to the longer ones, so a prefill that
+  // shares a call with decodes still fills its rounds. With more unfinished segments than the
+  // budget, the first kMaxRowsPerRound of them take one row each and the rest wait a round.
+  std::vector<int64_t> take(segments.size(), 0);
+  std::vector<size_t> order;
+  for (size_t s = 0; s < segments.size(); ++s)
+    if (done[s] < segments[s].count) order.push_back(s);
+  if (static_cast<int64_t>(order.size()) >= kMaxRowsPerRound) {
+    for (int64_t i = 0; i < kMaxRowsPerRound; ++i) take[order[static_cast<size_t>(i)]] = 1;
+    return take;
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return segments[a].count - done[a] < segments[b].count - done[b];
+  });
+  int64_t budget = kMaxRowsPerRound;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const size_t s = order[i];
+    const int64_t share = budget / static_cast<int64_t>(order.size() - i);  // >= 1 here
+    take[s] = std::min(share, segments[s].count - done[s]);
+    budget -= take[s];
+  }
+  return take;
+}
+
 void Model::forward(std::vector<Segment>& segments) {
   const ModelConfig& c = config;
   const int64_t D = c.width, V = c.vocab_size;
@@ -157,21 +184,18 @@ void Model::forward(std::vector<Segment>& segments) {
   std::vector<int64_t> done(segments.size(), 0);
   Round r;
   for (;;) {
-    // Fill a round with up to kMaxRowsPerRound rows, taking a share of every unfinished segment.
+    // Fill a round with up to kMaxRowsPerRound rows.
     r.parts.clear();
     r.rows = 0;
-    size_t pending = 0;
-    for (size_t s = 0; s < segments.size(); ++s) pending += done[s] < segments[s].count;
-    if (pending == 0) break;
-    const int64_t share = std::max<int64_t>(1, kMaxRowsPerRound / static_cast<int64_t>(pending));
+    const std::vector<int64_t> take = plan_round(segments, done);
     std::vector<size_t> owner;
     for (size_t s = 0; s < segments.size(); ++s) {
-      const int64_t n = std::min(share, segments[s].count - done[s]);
-      if (n <= 0) continue;
-      r.parts.push_back({segments[s].state, r.rows, n});
+      if (take[s] == 0) continue;
+      r.parts.push_back({segments[s].state, r.rows, take[s]});
       owner.push_back(s);
-      r.rows += n;
+      r.rows += take[s];
     }
+    if (r.rows == 0) break;
     const int64_t R = r.rows;
     r.x.resize(R * D);
     r.a.resize(R * D);

@@ -56,6 +56,9 @@ class Model {
 
  private:
   struct Round;
+  // Rows each segment contributes to the next round (0 = finished or waiting).
+  static std::vector<int64_t> plan_round(const std::vector<Segment>& segments,
+                                         const std::vector<int64_t>& done);
   void run_round(Round& round);
   using MatmulFn = decltype(KernelTable::matmul);
   // fn defaults to the projection matmul (fast or exact by precision).
