@@ -11,6 +11,14 @@ export {
 } from './state-format';
 export { type ModelFingerprint } from './checkpoint/fingerprint';
 export {
+  stateSizeReport,
+  formatStateSizeReport,
+  type StateSizeConfig,
+  type StateSizeOptions,
+  type StateSizeReport,
+  type StateSizeRow,
+} from './state-size';
+export {
   RecurrentGemmaError,
   CheckpointError,
   InvalidArgumentError,
