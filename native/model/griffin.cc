@@ -57,13 +57,13 @@ void Model::recurrent_block(Round& r, size_t layer, const float* a, float* out) 
   parallel_matmul(a, c.width, R, w.linear_y, w.bias_y.data(), ybr, L);
   kernels_.gelu(ybr, R * L, ybr);
   parallel_matmul(a, c.width, R, w.linear_x, w.bias_x.data(), xbr, L);
-  for (const auto& p : r.parts) {
-    float* state = p.state->conv(layer, L);
-    pool_.parallel_for(L, 64, [&](int64_t c0, int64_t c1) {
+  // Temporal mixing runs per sequence, but in one parallel region for the whole batch (each
+  // thread takes a channel slice of every sequence): one dispatch per layer, not one per sequence.
+  pool_.parallel_for(L, 64, [&](int64_t c0, int64_t c1) {
+    for (const auto& p : r.parts)
       kernels_.conv1d(xbr + p.row0 * L, p.n, L, w.conv_w.data(), c.conv_width, w.conv_b.data(),
-                      state, conv + p.row0 * L, c0, c1);
-    });
-  }
+                      p.state->conv(layer, L), conv + p.row0 * L, c0, c1);
+  });
   float* gate_x = gates;
   float* gate_a = gates + R * L;
   // The block-diagonal gate matmuls stay exact: small (width / heads columns), and they feed the
@@ -78,14 +78,13 @@ void Model::recurrent_block(Round& r, size_t layer, const float* a, float* out) 
     }
   });
   float* z = xbr;  // xbr is no longer needed
-  for (const auto& p : r.parts) {
-    const int64_t off = p.row0 * L;
-    float* h = p.state->rg_lru(layer);
-    pool_.parallel_for(L, 64, [&](int64_t c0, int64_t c1) {
+  pool_.parallel_for(L, 64, [&](int64_t c0, int64_t c1) {
+    for (const auto& p : r.parts) {
+      const int64_t off = p.row0 * L;
       kernels_.rglru(conv + off, gate_x + off, gate_a + off, w.neg_softplus8.data(), p.n, L,
-                     p.state->position, h, z + off, c0, c1);
-    });
-  }
+                     p.state->position, p.state->rg_lru(layer), z + off, c0, c1);
+    }
+  });
   for (int64_t i = 0; i < R * L; ++i) z[i] *= ybr[i];
   parallel_matmul(z, L, R, w.linear_out, w.bias_out.data(), out, c.width);
 }
@@ -101,20 +100,30 @@ void Model::attention_block(Round& r, size_t layer, const float* a, float* out) 
   parallel_matmul(a, c.width, R, w.q, nullptr, q, QW);
   parallel_matmul(a, c.width, R, w.k, nullptr, k, hd);
   parallel_matmul(a, c.width, R, w.v, nullptr, v, hd);
+  int64_t longest = 0;
   for (const auto& p : r.parts) {
     const int64_t pos0 = p.state->position;
     kernels_.rope(q + p.row0 * QW, QW, p.n, H, hd, c.rope_dims, pos0, c.rope_theta);
     kernels_.rope(k + p.row0 * hd, hd, p.n, 1, hd, c.rope_dims, pos0, c.rope_theta);
-    float* kc = p.state->keys(layer);
-    float* vc = p.state->values(layer, W, hd);
-    pool_.parallel_for(H, 1, [&](int64_t h0, int64_t h1) {
-      std::vector<float> scratch(static_cast<size_t>(W + p.n));
-      kernels_.local_attention(q + p.row0 * QW, QW, k + p.row0 * hd, v + p.row0 * hd, kc, vc,
-                               pos0, p.n, hd, W, h0, h1, o + p.row0 * QW, QW, scratch.data());
-    });
-    // Attend first, then overwrite: slot (p mod W) still holds position p - W, which is visible.
-    ring_write(k + p.row0 * hd, v + p.row0 * hd, pos0, p.n, hd, W, kc, vc);
+    longest = std::max(longest, p.n);
   }
+  // One parallel region over every (sequence, head) pair of the batch.
+  const int64_t pairs = static_cast<int64_t>(r.parts.size()) * H;
+  pool_.parallel_for(pairs, 1, [&](int64_t j0, int64_t j1) {
+    std::vector<float> scratch(static_cast<size_t>(W + longest));
+    for (int64_t j = j0; j < j1; ++j) {
+      const auto& p = r.parts[static_cast<size_t>(j / H)];
+      const int64_t h = j % H;
+      kernels_.local_attention(q + p.row0 * QW, QW, k + p.row0 * hd, v + p.row0 * hd,
+                               p.state->keys(layer), p.state->values(layer, W, hd),
+                               p.state->position, p.n, hd, W, h, h + 1, o + p.row0 * QW, QW,
+                               scratch.data());
+    }
+  });
+  // Attend first, then overwrite: slot (p mod W) still holds position p - W, which is visible.
+  for (const auto& p : r.parts)
+    ring_write(k + p.row0 * hd, v + p.row0 * hd, p.state->position, p.n, hd, W,
+               p.state->keys(layer), p.state->values(layer, W, hd));
   parallel_matmul(o, QW, R, w.o, w.bias_o.data(), out, c.width);
 }
 
