@@ -1,5 +1,6 @@
 /** recurrentgemma: RecurrentGemma (Griffin) language models on the CPU, from TypeScript. */
-export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type Precision, type ForwardOptions, type TokenInput, type RuntimeInfo } from './model';
+export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type Precision, type ForwardOptions, type ForwardBatchOptions, type TokenInput, type RuntimeInfo } from './model';
+export { ForwardBatcher, type ForwardBatcherOptions, type ForwardBatcherStats, type BatchForwardHost } from './batcher';
 export { ModelState, type LayerState, type SerializeOptions } from './state';
 export {
   inspectState,

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { openCheckpoint, type Checkpoint, type ModelConfig, type Quantization, type WeightDType, type WeightFormat } from './checkpoint';
+import { ForwardBatcher, type ForwardBatcherOptions } from './batcher';
 import { ChatSession, type ChatSessionOptions } from './chat';
 import { DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
 import { complete, generate, requireTokenizer, type Prompt } from './generation/generate';
@@ -73,6 +74,12 @@ export interface RuntimeInfo {
 export interface ForwardOptions {
   /** Return logits for every input position (T x vocab, row-major) instead of the last one only. */
   allLogits?: boolean;
+}
+
+/** Options of forwardBatch(). */
+export interface ForwardBatchOptions {
+  /** allLogits for every sequence, or one flag per sequence. */
+  allLogits?: boolean | readonly boolean[];
 }
 
 /** Token ids: a plain array or an Int32Array. */
@@ -263,21 +270,31 @@ export class RecurrentGemma implements StateOwner {
    * Advances several independent sequences in one pass (weights are read once for all of them).
    * Resolves to one logits array per state, laid out as forward() would return it.
    */
-  async forwardBatch(states: readonly ModelState[], tokensPerState: readonly TokenInput[], options: ForwardOptions = {}): Promise<Float32Array[]> {
+  async forwardBatch(states: readonly ModelState[], tokensPerState: readonly TokenInput[], options: ForwardBatchOptions = {}): Promise<Float32Array[]> {
     const native = this.handle();
     if (!Array.isArray(states) || states.length === 0) throw new InvalidArgumentError('forwardBatch needs a non-empty array of states');
     if (!Array.isArray(tokensPerState) || tokensPerState.length !== states.length)
       throw new InvalidArgumentError(`forwardBatch got ${states.length} states but ${Array.isArray(tokensPerState) ? tokensPerState.length : 'no'} token lists`);
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
     const allLogits = options.allLogits ?? false;
-    if (typeof allLogits !== 'boolean') throw new InvalidArgumentError('allLogits must be a boolean');
+    const flags = Array.isArray(allLogits) ? (allLogits as readonly unknown[]) : states.map(() => allLogits);
+    if (flags.length !== states.length || !flags.every((f) => typeof f === 'boolean'))
+      throw new InvalidArgumentError('allLogits must be a boolean or an array of one boolean per state');
     const segments = states.map((state, i) => {
       if (!(state instanceof ModelState)) throw new InvalidArgumentError(`states[${i}] is not a ModelState`);
-      return { state: state.handle(), tokens: this.checkTokens(tokensPerState[i]!), allLogits };
+      return { state: state.handle(), tokens: this.checkTokens(tokensPerState[i]!), allLogits: flags[i] as boolean };
     });
     return call(() => native.forward(segments)).catch((e: unknown) => {
       throw fromNativeError(e);
     });
+  }
+
+  /**
+   * A scheduler that runs concurrent forward() calls made through it (e.g. several generation
+   * loops) as one forwardBatch() per step. See ForwardBatcher.
+   */
+  createBatcher(options?: ForwardBatcherOptions): ForwardBatcher {
+    return new ForwardBatcher(this, options);
   }
 
   /** Validates token ids and returns them as an Int32Array. */
