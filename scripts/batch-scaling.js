@@ -62,7 +62,8 @@ async function main() {
   for (const B of batches) {
     const r = await measure(model, B);
     base ??= r.tokensPerSecond;
-    console.log(`${String(B).padStart(5)}   ${r.msPerStep.toFixed(1).padStart(7)}   ${r.tokensPerSecond.toFixed(1).padStart(11)}   ${(r.tokensPerSecond / B).toFixed(1).padStart(13)}   ${(r.tokensPerSecond / base).toFixed(2).padStart(9)}x`);
+    const f = (v) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3));
+    console.log(`${String(B).padStart(5)}   ${f(r.msPerStep).padStart(7)}   ${f(r.tokensPerSecond).padStart(11)}   ${f(r.tokensPerSecond / B).padStart(13)}   ${(r.tokensPerSecond / base).toFixed(2).padStart(9)}x`);
   }
   console.log('');
   console.log('memory per sequence:');
