@@ -11,13 +11,12 @@ import * as fs from 'fs';
 
 import { CheckpointError } from '../errors';
 import type { ModelConfig } from './config';
-import type { DType } from './safetensors';
 
 /** What fingerprintWeights() needs of a tensor: where its bytes are and what they are. */
 export interface FingerprintTensor {
   name: string;
   file: number;
-  dtype: DType;
+  dtype: string;
   shape: number[];
   offset: number;
   nbytes: number;
