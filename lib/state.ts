@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -83,7 +84,7 @@ export class ModelState {
   async save(file: string, options: SerializeOptions = {}): Promise<void> {
     if (typeof file !== 'string' || file.length === 0) throw new InvalidArgumentError('file must be a non-empty string');
     const bytes = this.serialize(options);
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       await fs.promises.writeFile(tmp, bytes);
       await fs.promises.rename(tmp, file);
