@@ -8,6 +8,7 @@ import { Template } from '@huggingface/jinja';
 import { InvalidArgumentError, StateBusyError, TokenizerError } from './errors';
 import { defaultStopTokens, generate, type GenerationHost } from './generation/generate';
 import type { Completion, GenerateOptions, GenerationChunk } from './generation/options';
+import { chatMetadata, type SavedChatSession } from './chat-persist';
 import type { ModelState } from './state';
 import type { Tokenizer } from './tokenizer';
 
@@ -123,16 +124,35 @@ export class ChatSession {
   private pending: number[] = [];
   private busy = false;
 
-  /** @internal Use model.createChatSession(). */
-  constructor(host: GenerationHost, tokenizer: Tokenizer, dir: string, options: ChatSessionOptions = {}) {
+  /** @internal Use model.createChatSession() or model.loadChatSession(). */
+  constructor(host: GenerationHost, tokenizer: Tokenizer, dir: string, options: ChatSessionOptions = {}, restored?: { state: ModelState; data: SavedChatSession }) {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('chat session options must be an object');
     if (options.template !== undefined && typeof options.template !== 'string') throw new InvalidArgumentError('template must be a string');
     this.host = host;
     this.tokenizer = tokenizer;
     this.dir = dir;
     this.defaults = { ...(options.generation ?? {}) };
-    this.template = new ChatTemplate(options.template ?? tokenizer.chatTemplate, tokenizer.bosToken);
-    this.state = host.createState();
+    this.template = new ChatTemplate(options.template ?? restored?.data.template ?? tokenizer.chatTemplate, tokenizer.bosToken);
+    this.state = restored?.state ?? host.createState();
+    if (restored) {
+      this.messages = restored.data.history.map((m) => ({ ...m }));
+      this.pending = [...restored.data.pendingTokens];
+    }
+  }
+
+  /**
+   * The session as bytes: its state (see state.serialize()) with the history, pending tokens and
+   * template in the metadata. Restore with model.deserializeChatSession().
+   */
+  serialize(): Uint8Array {
+    if (this.busy) throw new StateBusyError('the chat session is answering a prompt');
+    return this.state.serialize({ metadata: chatMetadata({ ...this.toJSON(), template: this.template.source }) });
+  }
+
+  /** Writes serialize() to a file (atomically); restore with model.loadChatSession(file). */
+  async save(file: string): Promise<void> {
+    if (this.busy) throw new StateBusyError('the chat session is answering a prompt');
+    await this.state.save(file, { metadata: chatMetadata({ ...this.toJSON(), template: this.template.source }) });
   }
 
   /** The messages so far (a copy). */

@@ -46,5 +46,7 @@ export {
   type Completion,
   type SamplingOptions,
   type GenerateOptions,
+  type BatchRequest,
+  type GenerateBatchOptions,
 } from './generation';
 export * as sampling from './generation';

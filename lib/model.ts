@@ -4,7 +4,9 @@ import * as path from 'path';
 import { openCheckpoint, type Checkpoint, type ModelConfig, type Quantization, type WeightDType, type WeightFormat } from './checkpoint';
 import { ForwardBatcher, type ForwardBatcherOptions } from './batcher';
 import { ChatSession, type ChatSessionOptions } from './chat';
+import { readChatMetadata } from './chat-persist';
 import { DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
+import { generateBatch, type BatchRequest, type GenerateBatchOptions } from './generation/batch';
 import { complete, generate, requireTokenizer, type Prompt } from './generation/generate';
 import type { Completion, GenerateOptions, GenerationChunk } from './generation/options';
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
@@ -203,6 +205,36 @@ export class RecurrentGemma implements StateOwner {
   /** Resolves to the whole continuation of `prompt`, with finish reason and token counts. */
   complete(prompt: Prompt, options?: GenerateOptions): Promise<Completion> {
     return complete(this, this.textTokenizer, this.dir, prompt, options);
+  }
+
+  /**
+   * Runs several generations concurrently, each with its own prompt and options (sampling, seed,
+   * stop conditions, maxTokens, signal, state), batched into one forward pass per step. Finished
+   * sequences drop out without holding up the rest. Resolves to the completions in request order.
+   */
+  generateBatch(requests: readonly (Prompt | BatchRequest)[], options?: GenerateBatchOptions): Promise<Completion[]> {
+    return generateBatch(this, this.textTokenizer, this.dir, requests, options);
+  }
+
+  /**
+   * Restores a chat session from session.serialize() bytes: its state, history and template. The
+   * same checks as deserializeState() apply; bytes of a plain state (no chat data) are refused
+   * with code ERR_RG_STATE_NOT_CHAT. `options` are as for createChatSession().
+   */
+  deserializeChatSession(bytes: Uint8Array, options?: ChatSessionOptions): ChatSession {
+    const tokenizer = requireTokenizer(this.textTokenizer, this.dir, 'chat');
+    const { header, data } = decodeState(bytes);
+    checkStateCompatible(header, this);
+    const saved = readChatMetadata(header.metadata, this.config.vocabSize);
+    const state = this.createState();
+    call(() => state.handle().writeData(data, header.position));
+    return new ChatSession(this, tokenizer, this.dir, options, { state, data: saved });
+  }
+
+  /** Reads a file written by session.save() and restores the session. */
+  async loadChatSession(file: string, options?: ChatSessionOptions): Promise<ChatSession> {
+    if (typeof file !== 'string' || file.length === 0) throw new InvalidArgumentError('file must be a non-empty string');
+    return this.deserializeChatSession(await fs.promises.readFile(file), options);
   }
 
   /** A chat in Gemma's turn format that keeps its state between turns. */

@@ -48,6 +48,8 @@ export const StateFormatCode = {
   MODEL_MISMATCH: 'ERR_RG_STATE_MODEL_MISMATCH',
   /** Same architecture, different weights (another checkpoint or a fine-tune). */
   WEIGHTS_MISMATCH: 'ERR_RG_STATE_WEIGHTS_MISMATCH',
+  /** A chat session was restored from a state saved without chat history. */
+  NOT_A_CHAT: 'ERR_RG_STATE_NOT_CHAT',
 } as const;
 export type StateFormatCode = (typeof StateFormatCode)[keyof typeof StateFormatCode];
 

@@ -21,6 +21,8 @@ export interface GenerationHost {
   createState(): ModelState;
   forward(state: ModelState, tokens: readonly number[] | Int32Array): Promise<Float32Array>;
   checkTokens(tokens: readonly number[] | Int32Array): Int32Array;
+  /** The object states must belong to, when it is not the host itself (a host wrapping a model). */
+  readonly stateOwner?: unknown;
 }
 
 /** Token ids that end generation unless ignoreEos: `<eos>` and, when the vocabulary has it, `<end_of_turn>`. */
@@ -50,7 +52,7 @@ interface Plan {
 function plan(host: GenerationHost, tokenizer: Tokenizer | null, dir: string, prompt: Prompt, options: GenerateOptions | undefined): Plan {
   const o = resolveGenerateOptions(options, host.config.vocabSize);
   if (o.state !== undefined && !(o.state instanceof ModelState)) throw new InvalidArgumentError('state must be a ModelState');
-  if (o.state !== undefined && o.state.owner !== (host as unknown)) throw new InvalidArgumentError('state belongs to a different model');
+  if (o.state !== undefined && o.state.owner !== (host.stateOwner ?? host)) throw new InvalidArgumentError('state belongs to a different model');
   if (o.stop.length > 0) requireTokenizer(tokenizer, dir, 'stop strings');
   let ids: Int32Array;
   if (typeof prompt === 'string') {

@@ -5,3 +5,4 @@ export { Xoshiro128, randomSeed, type Rng } from './rng';
 export { StopStringMatcher, type StopMatch } from './stop';
 export { TextStreamDecoder, type DecodeFn } from './stream';
 export { generate, complete, defaultStopTokens, type Prompt, type GenerationHost } from './generate';
+export { generateBatch, type BatchRequest, type GenerateBatchOptions, type BatchGenerationHost } from './batch';
