@@ -2,6 +2,7 @@
  * The examples in examples/ type-check (ts-jest compiles them with the project's strict
  * settings) and run against the embedded model.
  */
+import { main as batch } from '../examples/batch';
 import { main as chat } from '../examples/chat';
 import { main as generate } from '../examples/generate';
 import { main as stream } from '../examples/stream';
@@ -37,5 +38,12 @@ describe('examples', () => {
     const history = await chat();
     expect(history).toHaveLength(4);
     expect(history[0]).toBe('Write a Python function that reverses a string.');
+  });
+
+  test('batch.ts continues a saved, restored prefix for every request', async () => {
+    const texts = await batch();
+    expect(texts).toHaveLength(3);
+    expect(texts[0]!.startsWith('def circle_area(r):\n')).toBe(true);
+    expect(log).toHaveBeenCalledTimes(3);
   });
 });
