@@ -110,13 +110,14 @@ export class RecurrentGemma implements StateOwner {
   private readonly textTokenizer: Tokenizer | null;
 
   /** @internal Use RecurrentGemma.load(). */
-  protected constructor(checkpoint: Checkpoint, native: NativeModel, tokenizer: Tokenizer | null = null) {
+  protected constructor(checkpoint: Checkpoint, native: NativeModel, tokenizer: Tokenizer | null = null, weights: WeightFormat = 'stored') {
     this.config = checkpoint.config;
     this.dir = checkpoint.dir;
     this.dtype = checkpoint.dtype;
     this.parameterCount = checkpoint.tensors.filter((t) => !t.name.endsWith('_scales')).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     this.quantization = checkpoint.quantization;
-    this.fingerprint = fingerprintCheckpoint(checkpoint);
+    // Quantizing at load changes the numbers the state is computed with, so it is part of the identity.
+    this.fingerprint = fingerprintCheckpoint(checkpoint, weights === 'stored' || weights === checkpoint.quantization ? undefined : weights);
     this.nativeModel = native;
     this.textTokenizer = tokenizer;
   }
@@ -181,7 +182,7 @@ export class RecurrentGemma implements StateOwner {
         ),
     );
     await progress('done', 3);
-    return new this(checkpoint, native, tokenizer);
+    return new this(checkpoint, native, tokenizer, weights);
   }
 
   /** True when the folder had tokenizer files (text in and out works). */

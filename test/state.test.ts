@@ -200,6 +200,26 @@ describe('state objects', () => {
     }
   });
 
+  test('a model quantized at load is another identity: its states and the stored model\'s do not mix', async () => {
+    const q = await RecurrentGemma.load(tinyF32, { weights: 'int8' });
+    try {
+      expect(q.fingerprint.config).toBe(model.fingerprint.config);
+      expect(q.fingerprint.weights).not.toBe(model.fingerprint.weights);
+      const s = q.createState();
+      await q.forward(s, prompt);
+      expectStateError(() => model.deserializeState(s.serialize()), StateFormatCode.WEIGHTS_MISMATCH);
+      const again = await RecurrentGemma.load(tinyF32, { weights: 'int8' });
+      try {
+        expect(again.fingerprint).toEqual(q.fingerprint);
+        expect(await again.forward(again.deserializeState(s.serialize()), more)).toEqual(await q.forward(s, more));
+      } finally {
+        again.dispose();
+      }
+    } finally {
+      q.dispose();
+    }
+  });
+
   describe('damaged bytes', () => {
     let bytes: Uint8Array;
     beforeAll(async () => {

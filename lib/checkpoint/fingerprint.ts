@@ -90,7 +90,12 @@ export function fingerprintWeights(files: readonly string[], tensors: readonly F
   return hash.digest('hex');
 }
 
-/** Both digests of a validated checkpoint. */
-export function fingerprintCheckpoint(checkpoint: { config: ModelConfig; files: readonly string[]; tensors: readonly FingerprintTensor[] }): ModelFingerprint {
-  return { config: fingerprintConfig(checkpoint.config), weights: fingerprintWeights(checkpoint.files, checkpoint.tensors) };
+/**
+ * Both digests of a validated checkpoint. `quantizedAtLoad` names a load-time conversion of the
+ * weights (e.g. 'int8'): the same file then computes different numbers, so it is another identity.
+ */
+export function fingerprintCheckpoint(checkpoint: { config: ModelConfig; files: readonly string[]; tensors: readonly FingerprintTensor[] }, quantizedAtLoad?: string): ModelFingerprint {
+  let weights = fingerprintWeights(checkpoint.files, checkpoint.tensors);
+  if (quantizedAtLoad !== undefined) weights = createHash('sha256').update(`${weights}\0quantized-at-load:${quantizedAtLoad}`).digest('hex');
+  return { config: fingerprintConfig(checkpoint.config), weights };
 }
