@@ -15,6 +15,7 @@ import { runE2E, runWindowComparison, type DecodePoint, type E2EResult, type Pre
 import { measureMachine, type MachineLimits } from './machine';
 import { runMicro, type MicroResult } from './micro';
 import { linePlot } from './plot';
+import { formatStateSizeReport, stateSizeReport, type StateSizeReport } from '../state-size';
 import { demoEvaluationTokens, measureQuality, type QualityResult } from './quality';
 
 export interface BenchOptions {
@@ -69,6 +70,8 @@ export interface BenchReport {
   hugePages: { format: WeightFormat; mappedTokensPerSecond: number; hugePageTokensPerSecond: number } | null;
   threads: { threads: number; tokensPerSecond: number }[];
   window: WindowPoint[];
+  /** Memory per sequence: the fixed state vs a same-shape transformer's KV cache, at the decode positions. */
+  stateSize: StateSizeReport | null;
   quality: (QualityResult & { model: string })[];
   targets: Target[];
 }
@@ -95,6 +98,7 @@ export async function runBench(o: BenchOptions, command = ''): Promise<BenchRepo
     hugePages: null,
     threads: [],
     window: [],
+    stateSize: null,
     quality: [],
     targets: [],
   };
@@ -113,6 +117,7 @@ export async function runBench(o: BenchOptions, command = ''): Promise<BenchRepo
     // Prefill skips the logits of all but the last row: ~2 flops per non-embedding weight.
     const flopsPerToken = 2 * (params - embed);
     report.model = { dir: ck.dir, params, nonEmbeddingParams: params - embed, weightBytes, flopsPerToken };
+    report.stateSize = stateSizeReport(ck.config, [...new Set([...o.positions, 2048, 8192, 32768])].filter((p) => p > 0).sort((a, b) => a - b));
     log(`model ${ck.dir}: ${(params / 1e9).toFixed(2)} B params, ${(weightBytes / 1e9).toFixed(2)} GB stored as ${ck.dtype}`);
     for (const format of o.formats) {
       for (const precision of o.precisions) {
@@ -258,6 +263,7 @@ export function formatReport(r: BenchReport): string {
       L.push(`| ${w.format === 'stored' ? 'bf16 (stored)' : w.format}, ${w.precision} | ${(w.streamBytes / 1e9).toFixed(2)} | ${w.loadSeconds.toFixed(1)} | ${w.ttftSeconds.toFixed(2)} | ${[...w.prefill, ...w.decode, ...w.batch].map((p) => p.tokensPerSecond.toFixed(2)).join(' | ')} | ${pct(w.fractionOfBandwidth)} of ${w.bandwidthCeilingTokensPerSecond.toFixed(2)} |`);
     L.push('', 'Token rates in tokens/s (batch columns: total over the batch). RSS at decode points: ' + r.weights[0]!.decode.map((d) => `@${d.position} ${(d.rssBytes / 2 ** 20).toFixed(0)} MiB`).join(', '));
   }
+  if (r.stateSize) L.push('', formatStateSizeReport(r.stateSize).trimEnd());
   if (r.hugePages) L.push('', `Decode ${r.hugePages.format}: memory-mapped ${r.hugePages.mappedTokensPerSecond.toFixed(2)} tok/s, 2 MiB-page copy ${r.hugePages.hugePageTokensPerSecond.toFixed(2)} tok/s`);
   if (r.threads.length) L.push('', 'Decode by threads: ' + r.threads.map((t) => `${t.threads} → ${t.tokensPerSecond.toFixed(2)} tok/s`).join(', '));
   if (r.window.length) {
