@@ -96,6 +96,17 @@ struct V {
     a = mul(_mm256_cvtepi32_ps(lo), sc);
     b = mul(_mm256_cvtepi32_ps(hi), sc);
   }
+  // Raw quantized values as float (no scale): the streaming kernels scale once per group.
+  static void w_q8_raw(const int8_t* p, R& a, R& b) {
+    a = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    b = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + N))));
+  }
+  static void w_q4_raw(const uint8_t* p, R& a, R& b) {
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    const __m256i eight = _mm256_set1_epi32(8);
+    a = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(v, _mm256_set1_epi32(15)), eight));
+    b = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v, 4), eight));
+  }
   static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 };
 

@@ -101,6 +101,17 @@ struct V {
     a = mul(_mm512_cvtepi32_ps(lo), sc);
     b = mul(_mm512_cvtepi32_ps(hi), sc);
   }
+  // Raw quantized values as float (no scale): the streaming kernels scale once per group.
+  static void w_q8_raw(const int8_t* p, R& a, R& b) {
+    a = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    b = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + N))));
+  }
+  static void w_q4_raw(const uint8_t* p, R& a, R& b) {
+    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    const __m512i eight = _mm512_set1_epi32(8);
+    a = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(15)), eight));
+    b = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(v, 4), eight));
+  }
   static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 };
 
