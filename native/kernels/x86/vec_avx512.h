@@ -106,11 +106,13 @@ struct V {
     a = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
     b = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + N))));
   }
+  // vpermps reads only the low 4 bits of each index lane, so a 16-entry table of float(n - 8)
+  // turns every nibble into its value without masking, subtracting or converting.
   static void w_q4_raw(const uint8_t* p, R& a, R& b) {
     const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    const __m512i eight = _mm512_set1_epi32(8);
-    a = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(15)), eight));
-    b = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(v, 4), eight));
+    const R table = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+    a = _mm512_permutexvar_ps(v, table);
+    b = _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table);
   }
   static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 };
