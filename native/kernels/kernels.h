@@ -68,7 +68,7 @@ struct KernelTable {
 // x): fewer tokens (decode) are bound by weight bandwidth, where the exact kernels are as fast or
 // faster (measured; the quantized path repacks its weights per call), so they run exact.
 constexpr int64_t kFastMinTokensBF16 = 4;
-constexpr int64_t kFastMinTokensQuant = 16;
+constexpr int64_t kFastMinTokensQuant = 1;
 
 // The reference implementation (plain C++, no intrinsics).
 const KernelTable& scalar_kernels();

@@ -9,6 +9,9 @@
 // times that vector advances 16 outputs by 4 columns (no horizontal sums). After each group of 32
 // columns (8 vpdpbusd) the int32 sums are converted and scaled: acc += float(dot) * w_scale *
 // x_scale (3 more operations per 8 vpdpbusd).
+//
+// Fewer than kRepackMinT tokens (decode) take a matvec that reads the weights as stored (the
+// repack would cost more than the product): see `matvec` below.
 #include "x86_common.h"
 
 #if RG_X86_SIMD
@@ -175,11 +178,138 @@ void micro_t(const uint8_t* xq, const float* sx, int64_t K, const int8_t* panel,
   }
 }
 
+
+// ---- decode: weights read as stored ----------------------------------------------------------
+//
+// For every block of 64 weights of a row (two 32-groups A and B) one vpdpbusd per token sums
+// 4 products per int32 lane (lanes hold only group A or only group B), the 16 lanes are converted
+// to float and multiplied by their group's w_scale * x_scale, then accumulated. vpdpbusd multiplies
+// unsigned by signed bytes, so the weights are the unsigned operand and the quantized activations
+// the signed one:
+//  - Q8: w + 128 (xor 0x80); the lane starts at -128 * sum of its 4 activations;
+//  - Q4: the raw nibble n (weight n - 8); the lane starts at -8 * sum of its 4 activations.
+// The starts depend on the activations only, so they are computed once per call. Q4 blocks are
+// unpacked without shuffling bytes: zmm bytes 0-31 are the low nibbles (even columns) of the 32
+// stored bytes, 32-63 the high nibbles (odd columns); the activations are stored in that order.
+// Lanes of group A: Q8 0-7, Q4 0-3 and 8-11.
+constexpr int64_t kRepackMinT = 16;  // from here on the repacked VNNI kernel is faster (measured)
+constexpr int kMaxDecodeNT = 4;      // tokens per pass over a row (more tokens: several passes, row in L1)
+
+struct DecodeX {
+  const int8_t* xs;    // [T][nb * 64] quantized activations in block order, zero-padded
+  const float* sxv;    // [T][nb][16] x_scale per lane
+  const int32_t* init; // [T][nb][16] lane starts
+  int64_t nb;          // blocks of 64 columns (the last may hold only group A)
+};
+
+inline bool lane_in_a(DType d, int l) { return d == DType::Q8 ? l < 8 : (l & 4) == 0; }
+// Column (within the 64-block) of byte p in the block order.
+inline int block_col(DType d, int p) { return d == DType::Q8 ? p : p < 32 ? 2 * p : 2 * (p - 32) + 1; }
+
+DecodeX prepare_decode_x(const float* x, int64_t ldx, int64_t T, int64_t K, DType d) {
+  const int64_t G = K / G32, nb = (G + 1) / 2;
+  const int64_t xs_floats = (T * nb * 64) / 4, v_floats = T * nb * 16;
+  float* s0 = x86::scratch(0, static_cast<size_t>(xs_floats + 2 * v_floats + T * (K / 4 + G) + 32));
+  int8_t* xs = reinterpret_cast<int8_t*>(s0);
+  float* sxv = s0 + xs_floats;
+  int32_t* init = reinterpret_cast<int32_t*>(sxv + v_floats);
+  uint8_t* xq = reinterpret_cast<uint8_t*>(sxv + 2 * v_floats);  // biased q + 128, natural order
+  float* sx = sxv + 2 * v_floats + T * K / 4;
+  quantize_x(x, ldx, T, K, xq, sx);
+  const int32_t c = d == DType::Q8 ? 128 : 8;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < nb; ++b) {
+      int8_t* dst = xs + (t * nb + b) * 64;
+      for (int p = 0; p < 64; ++p) {
+        const int64_t col = 64 * b + block_col(d, p);
+        dst[p] = col < K ? static_cast<int8_t>(static_cast<int32_t>(xq[t * K + col]) - 128) : 0;
+      }
+      for (int l = 0; l < 16; ++l) {
+        const int64_t g = 2 * b + (lane_in_a(d, l) ? 0 : 1);
+        sxv[(t * nb + b) * 16 + l] = g < G ? sx[t * G + g] : 0.0f;
+        init[(t * nb + b) * 16 + l] = -c * (dst[4 * l] + dst[4 * l + 1] + dst[4 * l + 2] + dst[4 * l + 3]);
+      }
+    }
+  return {xs, sxv, init, nb};
+}
+
+// Tokens [t0, t0 + NT) of row r: y[t * ldy + r].
+template <DType D, int NT>
+void decode_row(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, const float* bias, float* y,
+                int64_t ldy) {
+  const int64_t K = w.cols, G = K / G32, nb = dx.nb, full = G / 2;
+  const float* sw = w.scales + r * G;
+  const __m512i idx = D == DType::Q8 ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
+                                     : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
+  const __m512i shift = _mm512_setr_epi64(0, 0, 0, 0, 0x0004000400040004LL, 0x0004000400040004LL,
+                                          0x0004000400040004LL, 0x0004000400040004LL);
+  const __m512i low4 = _mm512_set1_epi8(0x0f), flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[2][NT];
+  for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm512_setzero_ps();
+  auto weights = [&](int64_t b, bool tail) __attribute__((always_inline)) {
+    if constexpr (D == DType::Q8) {
+      const int8_t* p = static_cast<const int8_t*>(w.data) + r * K + 64 * b;
+      const __m512i v = tail ? _mm512_maskz_loadu_epi8(0xffffffffULL, p) : _mm512_loadu_si512(p);
+      return _mm512_xor_si512(v, flip);  // padding bytes become 128, times activation 0
+    } else {
+      const uint8_t* p = static_cast<const uint8_t*>(w.data) + r * (K / 2) + 32 * b;
+      const __m256i h = tail ? _mm256_maskz_loadu_epi8(0xffff, p) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(h), shift), low4);
+    }
+  };
+  auto block = [&](int64_t b, __m512i wu, __m512 swv, __m512* a) __attribute__((always_inline)) {
+    for (int t = 0; t < NT; ++t) {
+      const int64_t o = ((t0 + t) * nb + b) * 16;
+      const __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(dx.init + o), wu,
+                                            _mm512_load_si512(dx.xs + (t0 + t) * nb * 64 + 64 * b));
+      a[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(swv, _mm512_load_ps(dx.sxv + o)), a[t]);
+    }
+  };
+  auto pair_scales = [&](int64_t b) __attribute__((always_inline)) {
+    double two;
+    std::memcpy(&two, sw + 2 * b, 8);
+    return _mm512_permutexvar_ps(idx, _mm512_castpd_ps(_mm512_set1_pd(two)));
+  };
+  int64_t b = 0;
+  for (; b + 2 <= full; b += 2) {
+    block(b, weights(b, false), pair_scales(b), acc[0]);
+    block(b + 1, weights(b + 1, false), pair_scales(b + 1), acc[1]);
+  }
+  if (b < full) {
+    block(b, weights(b, false), pair_scales(b), acc[0]);
+    ++b;
+  }
+  if (b < nb) block(b, weights(b, true), _mm512_set1_ps(sw[2 * b]), acc[1]);  // group A only
+  for (int t = 0; t < NT; ++t) {
+    const float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[0][t], acc[1][t]));
+    y[(t0 + t) * ldy + r] = bias ? bias[r] + s : s;
+  }
+}
+
+template <DType D>
+void decode(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y, int64_t ldy,
+            int64_t r0, int64_t r1) {
+  const DecodeX dx = prepare_decode_x(x, ldx, T, w.cols, D);
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t t0 = 0; t0 < T; t0 += kMaxDecodeNT) {
+      switch (T - t0 < kMaxDecodeNT ? T - t0 : kMaxDecodeNT) {
+        case 1: decode_row<D, 1>(dx, t0, w, r, bias, y, ldy); break;
+        case 2: decode_row<D, 2>(dx, t0, w, r, bias, y, ldy); break;
+        case 3: decode_row<D, 3>(dx, t0, w, r, bias, y, ldy); break;
+        default: decode_row<D, kMaxDecodeNT>(dx, t0, w, r, bias, y, ldy); break;
+      }
+    }
+}
+
 }  // namespace
 
 void matmul_fast_quant(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y,
                        int64_t ldy, int64_t r0, int64_t r1) {
   const int64_t K = w.cols, G = K / G32;
+  if (T < kRepackMinT) {
+    if (w.dtype == DType::Q8) return decode<DType::Q8>(x, ldx, T, w, bias, y, ldy, r0, r1);
+    return decode<DType::Q4>(x, ldx, T, w, bias, y, ldy, r0, r1);
+  }
   // scratch 0: quantized x then its scales; scratch 1: the panel, its scales and corrections.
   float* s0 = x86::scratch(0, static_cast<size_t>(T * K / 4 + T * G + 16));
   uint8_t* xq = reinterpret_cast<uint8_t*>(s0);
