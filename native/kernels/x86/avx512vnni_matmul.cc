@@ -193,7 +193,8 @@ void micro_t(const uint8_t* xq, const float* sx, int64_t K, const int8_t* panel,
 // stored bytes, 32-63 the high nibbles (odd columns); the activations are stored in that order.
 // Lanes of group A: Q8 0-7, Q4 0-3 and 8-11.
 constexpr int64_t kRepackMinT = 16;  // from here on the repacked VNNI kernel is faster (measured)
-constexpr int kMaxDecodeNT = 4;      // tokens per pass over a row (more tokens: several passes, row in L1)
+constexpr int kMaxDecodeNT = 4;      // tokens per pass over a row tile (more: several passes, tile in L1)
+constexpr int kDecodeRows = 4;       // rows per tile for T > 1
 
 struct DecodeX {
   const int8_t* xs;    // [T][nb * 64] quantized activations in block order, zero-padded
@@ -233,56 +234,83 @@ DecodeX prepare_decode_x(const float* x, int64_t ldx, int64_t T, int64_t K, DTyp
   return {xs, sxv, init, nb};
 }
 
-// Tokens [t0, t0 + NT) of row r: y[t * ldy + r].
-template <DType D, int NT>
-void decode_row(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, const float* bias, float* y,
-                int64_t ldy) {
+// Tokens [t0, t0 + NT) x rows [r, r + NR): y[t * ldy + r + i]. Each 64-byte block of activations
+// (start, bytes, scales) is loaded once for the NR rows; a single token and row alternates two
+// accumulators (the fma latency chain would otherwise bound it).
+template <DType D, int NT, int NR>
+void decode_tile(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, const float* bias, float* y,
+                 int64_t ldy) {
   const int64_t K = w.cols, G = K / G32, nb = dx.nb, full = G / 2;
-  const float* sw = w.scales + r * G;
   const __m512i idx = D == DType::Q8 ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
                                      : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
   const __m512i shift = _mm512_setr_epi64(0, 0, 0, 0, 0x0004000400040004LL, 0x0004000400040004LL,
                                           0x0004000400040004LL, 0x0004000400040004LL);
   const __m512i low4 = _mm512_set1_epi8(0x0f), flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  __m512 acc[2][NT];
-  for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm512_setzero_ps();
-  auto weights = [&](int64_t b, bool tail) __attribute__((always_inline)) {
+  constexpr int NA = NT * NR == 1 ? 2 : 1;
+  __m512 acc[NA][NT * NR];
+  for (int j = 0; j < NA; ++j)
+    for (int i = 0; i < NT * NR; ++i) acc[j][i] = _mm512_setzero_ps();
+  auto weights = [&](int i, int64_t b, bool tail) __attribute__((always_inline)) {
     if constexpr (D == DType::Q8) {
-      const int8_t* p = static_cast<const int8_t*>(w.data) + r * K + 64 * b;
+      const int8_t* p = static_cast<const int8_t*>(w.data) + (r + i) * K + 64 * b;
       const __m512i v = tail ? _mm512_maskz_loadu_epi8(0xffffffffULL, p) : _mm512_loadu_si512(p);
       return _mm512_xor_si512(v, flip);  // padding bytes become 128, times activation 0
     } else {
-      const uint8_t* p = static_cast<const uint8_t*>(w.data) + r * (K / 2) + 32 * b;
+      const uint8_t* p = static_cast<const uint8_t*>(w.data) + (r + i) * (K / 2) + 32 * b;
       const __m256i h = tail ? _mm256_maskz_loadu_epi8(0xffff, p) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
       return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(h), shift), low4);
     }
   };
-  auto block = [&](int64_t b, __m512i wu, __m512 swv, __m512* a) __attribute__((always_inline)) {
-    for (int t = 0; t < NT; ++t) {
-      const int64_t o = ((t0 + t) * nb + b) * 16;
-      const __m512i i = _mm512_dpbusd_epi32(_mm512_load_si512(dx.init + o), wu,
-                                            _mm512_load_si512(dx.xs + (t0 + t) * nb * 64 + 64 * b));
-      a[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(swv, _mm512_load_ps(dx.sxv + o)), a[t]);
-    }
-  };
-  auto pair_scales = [&](int64_t b) __attribute__((always_inline)) {
+  auto scales = [&](int i, int64_t b, bool tail) __attribute__((always_inline)) {
+    const float* sw = w.scales + (r + i) * G + 2 * b;
+    if (tail) return _mm512_set1_ps(sw[0]);  // group A only (B lanes are zero)
     double two;
-    std::memcpy(&two, sw + 2 * b, 8);
+    std::memcpy(&two, sw, 8);
     return _mm512_permutexvar_ps(idx, _mm512_castpd_ps(_mm512_set1_pd(two)));
   };
+  auto block = [&](int64_t b, bool tail, __m512* a) __attribute__((always_inline)) {
+    __m512i wu[NR];
+    __m512 swv[NR];
+    for (int i = 0; i < NR; ++i) {
+      wu[i] = weights(i, b, tail);
+      swv[i] = scales(i, b, tail);
+    }
+    for (int t = 0; t < NT; ++t) {
+      const int64_t o = ((t0 + t) * nb + b) * 16;
+      const __m512i start = _mm512_load_si512(dx.init + o);
+      const __m512i xb = _mm512_load_si512(dx.xs + (t0 + t) * nb * 64 + 64 * b);
+      const __m512 sx = _mm512_load_ps(dx.sxv + o);
+      for (int i = 0; i < NR; ++i) {
+        const __m512i d = _mm512_dpbusd_epi32(start, wu[i], xb);
+        a[t * NR + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(swv[i], sx), a[t * NR + i]);
+      }
+    }
+  };
   int64_t b = 0;
-  for (; b + 2 <= full; b += 2) {
-    block(b, weights(b, false), pair_scales(b), acc[0]);
-    block(b + 1, weights(b + 1, false), pair_scales(b + 1), acc[1]);
-  }
-  if (b < full) {
-    block(b, weights(b, false), pair_scales(b), acc[0]);
-    ++b;
-  }
-  if (b < nb) block(b, weights(b, true), _mm512_set1_ps(sw[2 * b]), acc[1]);  // group A only
-  for (int t = 0; t < NT; ++t) {
-    const float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[0][t], acc[1][t]));
-    y[(t0 + t) * ldy + r] = bias ? bias[r] + s : s;
+  if constexpr (NA == 2)
+    for (; b + 2 <= full; b += 2) {
+      block(b, false, acc[0]);
+      block(b + 1, false, acc[NA - 1]);
+    }
+  for (; b < full; ++b) block(b, false, acc[0]);
+  if (b < nb) block(b, true, acc[NA - 1]);
+  for (int t = 0; t < NT; ++t)
+    for (int i = 0; i < NR; ++i) {
+      const float s = _mm512_reduce_add_ps(NA == 2 ? _mm512_add_ps(acc[0][t * NR + i], acc[NA - 1][t * NR + i])
+                                                   : acc[0][t * NR + i]);
+      y[(t0 + t) * ldy + r + i] = bias ? bias[r + i] + s : s;
+    }
+}
+
+template <DType D, int NR>
+void decode_rows(const DecodeX& dx, int64_t T, const Matrix& w, int64_t r, const float* bias, float* y, int64_t ldy) {
+  for (int64_t t0 = 0; t0 < T; t0 += kMaxDecodeNT) {
+    switch (T - t0 < kMaxDecodeNT ? T - t0 : kMaxDecodeNT) {
+      case 1: decode_tile<D, 1, NR>(dx, t0, w, r, bias, y, ldy); break;
+      case 2: decode_tile<D, 2, NR>(dx, t0, w, r, bias, y, ldy); break;
+      case 3: decode_tile<D, 3, NR>(dx, t0, w, r, bias, y, ldy); break;
+      default: decode_tile<D, kMaxDecodeNT, NR>(dx, t0, w, r, bias, y, ldy); break;
+    }
   }
 }
 
@@ -290,15 +318,10 @@ template <DType D>
 void decode(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y, int64_t ldy,
             int64_t r0, int64_t r1) {
   const DecodeX dx = prepare_decode_x(x, ldx, T, w.cols, D);
-  for (int64_t r = r0; r < r1; ++r)
-    for (int64_t t0 = 0; t0 < T; t0 += kMaxDecodeNT) {
-      switch (T - t0 < kMaxDecodeNT ? T - t0 : kMaxDecodeNT) {
-        case 1: decode_row<D, 1>(dx, t0, w, r, bias, y, ldy); break;
-        case 2: decode_row<D, 2>(dx, t0, w, r, bias, y, ldy); break;
-        case 3: decode_row<D, 3>(dx, t0, w, r, bias, y, ldy); break;
-        default: decode_row<D, kMaxDecodeNT>(dx, t0, w, r, bias, y, ldy); break;
-      }
-    }
+  int64_t r = r0;
+  if (T > 1)  // several tokens: rows in tiles sharing the activation loads
+    for (; r + kDecodeRows <= r1; r += kDecodeRows) decode_rows<D, kDecodeRows>(dx, T, w, r, bias, y, ldy);
+  for (; r < r1; ++r) decode_rows<D, 1>(dx, T, w, r, bias, y, ldy);  // one token: one sequential stream
 }
 
 }  // namespace
