@@ -71,6 +71,13 @@ Weights make_weights(DType t, int64_t rows, int64_t cols) {
     for (auto& s : w.scales) s = uni(0.001f, 0.02f);
   }
   w.m.data = w.data.data();
+  // KERNEL_CHECK_ALIGN64=1: weights start on a cache line, as the model's owned (quantized)
+  // matrices do (std::vector data from malloc is only 16-byte aligned).
+  if (std::getenv("KERNEL_CHECK_ALIGN64")) {
+    const size_t off = (64 - reinterpret_cast<uintptr_t>(w.data.data()) % 64) % 64;
+    std::memmove(w.data.data() + off, w.data.data(), w.data.size() - 64);
+    w.m.data = w.data.data() + off;
+  }
   w.m.dtype = t;
   w.m.rows = rows;
   w.m.cols = cols;

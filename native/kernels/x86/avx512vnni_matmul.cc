@@ -192,7 +192,15 @@ void micro_t(const uint8_t* xq, const float* sx, int64_t K, const int8_t* panel,
 // unpacked without shuffling bytes: zmm bytes 0-31 are the low nibbles (even columns) of the 32
 // stored bytes, 32-63 the high nibbles (odd columns); the activations are stored in that order.
 // Lanes of group A: Q8 0-7, Q4 0-3 and 8-11.
-constexpr int64_t kRepackMinT = 16;  // from here on the repacked VNNI kernel is faster (measured)
+#ifndef RG_VNNI_PF
+#define RG_VNNI_PF 0  // bytes ahead to prefetch the weights (0: the hardware prefetcher only)
+#endif
+#ifndef RG_VNNI_REPACK_MIN_T
+#define RG_VNNI_REPACK_MIN_T 24
+#endif
+// From here on the repacked kernel is faster (measured 1 thread, 7680x2560: decode wins at T = 16
+// for Q8 and Q4, repack at T = 32 for Q8; Q4 crosses later).
+constexpr int64_t kRepackMinT = RG_VNNI_REPACK_MIN_T;
 constexpr int kMaxDecodeNT = 4;      // tokens per pass over a row tile (more: several passes, tile in L1)
 constexpr int kDecodeRows = 4;       // rows per tile for T > 1
 
@@ -253,10 +261,16 @@ void decode_tile(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, cons
   auto weights = [&](int i, int64_t b, bool tail) __attribute__((always_inline)) {
     if constexpr (D == DType::Q8) {
       const int8_t* p = static_cast<const int8_t*>(w.data) + (r + i) * K + 64 * b;
-      const __m512i v = tail ? _mm512_maskz_loadu_epi8(0xffffffffULL, p) : _mm512_loadu_si512(p);
+#if RG_VNNI_PF
+      _mm_prefetch(reinterpret_cast<const char*>(p) + RG_VNNI_PF, _MM_HINT_T0);
+#endif
+const __m512i v = tail ? _mm512_maskz_loadu_epi8(0xffffffffULL, p) : _mm512_loadu_si512(p);
       return _mm512_xor_si512(v, flip);  // padding bytes become 128, times activation 0
     } else {
       const uint8_t* p = static_cast<const uint8_t*>(w.data) + (r + i) * (K / 2) + 32 * b;
+#if RG_VNNI_PF
+      if (b & 1) _mm_prefetch(reinterpret_cast<const char*>(p) + RG_VNNI_PF, _MM_HINT_T0);
+#endif
       const __m256i h = tail ? _mm256_maskz_loadu_epi8(0xffff, p) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
       return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(h), shift), low4);
     }
