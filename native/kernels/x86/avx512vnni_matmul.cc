@@ -264,7 +264,7 @@ void decode_tile(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, cons
 #if RG_VNNI_PF
       _mm_prefetch(reinterpret_cast<const char*>(p) + RG_VNNI_PF, _MM_HINT_T0);
 #endif
-const __m512i v = tail ? _mm512_maskz_loadu_epi8(0xffffffffULL, p) : _mm512_loadu_si512(p);
+      const __m512i v = tail ? _mm512_maskz_loadu_epi8(0xffffffffULL, p) : _mm512_loadu_si512(p);
       return _mm512_xor_si512(v, flip);  // padding bytes become 128, times activation 0
     } else {
       const uint8_t* p = static_cast<const uint8_t*>(w.data) + (r + i) * (K / 2) + 32 * b;
