@@ -65,8 +65,9 @@ struct KernelTable {
 };
 
 // `fast` rounds / quantizes activations only for calls with at least this many tokens (rows of
-// x): fewer tokens (decode) are bound by weight bandwidth, where the exact kernels are as fast or
-// faster (measured; the quantized path repacks its weights per call), so they run exact.
+// x). BF16: fewer tokens (decode) are bound by weight bandwidth, where the exact kernels are as
+// fast (measured), so they run exact. Q8 / Q4: always quantized; decode reads the int8 / nibble
+// weights as stored with integer dot products, faster than widening them to float (measured).
 constexpr int64_t kFastMinTokensBF16 = 4;
 constexpr int64_t kFastMinTokensQuant = 1;
 

@@ -7,7 +7,7 @@
 //    [-127, 127] (a zero group quantizes to 0). Each group's integer dot product (exact in int32)
 //    is multiplied by the weight scale, then by scale_x, and summed over groups in float32.
 //  - F32 / F16 weights: fast is exact (no cheaper instruction for them).
-//  - Fewer than kFastMinTokensBF16 / kFastMinTokensQuant tokens: exact (kernels.h).
+//  - Fewer than kFastMinTokensBF16 / kFastMinTokensQuant tokens: exact (kernels.h; the latter is 1).
 #include <cmath>
 #include <vector>
 
