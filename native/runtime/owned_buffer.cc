@@ -19,8 +19,11 @@ OwnedBuffer::OwnedBuffer(size_t bytes, bool huge_pages) : size_(bytes) {
 #if !defined(_WIN32)
   if (bytes >= kHugePage) {
     // Over-map by one huge page so the block can start on a 2 MiB boundary: THP only backs
-    // aligned 2 MiB extents.
-    const size_t want = huge_pages ? bytes + kHugePage : bytes;
+    // aligned 2 MiB extents. The block is rounded up to whole huge pages *before* over-mapping,
+    // so the aligned body always lies inside the mapping (otherwise releasing it could unmap a
+    // neighbouring mapping — it once unmapped the addon's own code).
+    const size_t body = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+    const size_t want = huge_pages ? body + kHugePage : bytes;
     void* p = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     uint8_t* base = static_cast<uint8_t*>(p);
@@ -30,7 +33,6 @@ OwnedBuffer::OwnedBuffer(size_t bytes, bool huge_pages) : size_(bytes) {
       start = reinterpret_cast<uint8_t*>(a);
       // Give back the unaligned head and the tail beyond the rounded-up end.
       if (start > base) munmap(base, static_cast<size_t>(start - base));
-      const size_t body = (bytes + kHugePage - 1) & ~(kHugePage - 1);
       const size_t tail = want - static_cast<size_t>(start - base) - body;
       if (tail > 0) munmap(start + body, tail);
       mapped_ = body;
