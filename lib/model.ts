@@ -12,7 +12,7 @@ import type { Completion, GenerateOptions, GenerationChunk } from './generation/
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
 import { call, ModelState, type StateOwner } from './state';
 import { Tokenizer } from './tokenizer';
-import { fingerprintCheckpoint, type ModelFingerprint } from './checkpoint/fingerprint';
+import { configIdentity, fingerprintCheckpoint, type ModelFingerprint } from './checkpoint/fingerprint';
 import { checkStateCompatible, decodeState, type StateHeader } from './state-format';
 
 /** Options of RecurrentGemma.load(). */
@@ -160,22 +160,8 @@ export class RecurrentGemma implements StateOwner {
     const native = call(
       () =>
         new addon.NativeModel(
-          {
-            vocabSize: c.vocabSize,
-            width: c.width,
-            mlpWidth: c.mlpWidth,
-            lruWidth: c.lruWidth,
-            numHeads: c.numHeads,
-            headDim: c.headDim,
-            window: c.window,
-            convWidth: c.convWidth,
-            logitsSoftCap: c.logitsSoftCap,
-            rmsNormEps: c.rmsNormEps,
-            embedScale: c.embedScale,
-            ropeTheta: c.ropeTheta,
-            ropeDims: c.ropeDims,
-            blockTypes: c.blockTypes.map((b) => (b === 'attention' ? 1 : 0)),
-          },
+          // The same fields the fingerprint identifies the model by, so the two cannot drift apart.
+          { ...configIdentity(c), blockTypes: c.blockTypes.map((b) => (b === 'attention' ? 1 : 0)) },
           checkpoint.files,
           checkpoint.tensors,
           { threads: options.threads, simd: options.simd, weights, hugePages: options.hugePages ?? false, precision: options.precision ?? 'exact' },

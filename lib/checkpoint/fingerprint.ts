@@ -33,8 +33,11 @@ export interface ModelFingerprint {
 /** Bytes read from each end of every tensor (at most 2 x this per tensor). */
 export const WEIGHT_SAMPLE_BYTES = 32;
 
+/** The config fields that define the model's computation (also what the native model is built from). */
+export type ArchitectureFields = Pick<ModelConfig, 'vocabSize' | 'width' | 'mlpWidth' | 'lruWidth' | 'numHeads' | 'headDim' | 'numLayers' | 'blockTypes' | 'window' | 'convWidth' | 'logitsSoftCap' | 'rmsNormEps' | 'embedScale' | 'ropeTheta' | 'ropeDims'>;
+
 /** The config fields that define the model's computation, in a fixed order. */
-export function configIdentity(c: ModelConfig): Record<string, unknown> {
+export function configIdentity(c: ModelConfig): ArchitectureFields {
   return {
     vocabSize: c.vocabSize,
     width: c.width,
