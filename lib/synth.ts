@@ -74,8 +74,8 @@ export function synthConfigJson(preset: SynthPreset = 'tiny', overrides: Record<
   };
 }
 
-/** mulberry32: small, fast, seedable; quality is ample for weight noise. */
-function rng(seed: number): () => number {
+/** mulberry32: small, fast, seedable; quality is ample for weight noise (tests use it too). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -6,6 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { rng } from '../../lib/synth';
+
 export type StorageDType = 'F32' | 'BF16' | 'F16';
 
 export interface TinyConfig {
@@ -21,17 +23,8 @@ export interface TinyConfig {
   partialRotaryFactor?: number;
 }
 
-/** Deterministic PRNG (mulberry32) so every test run writes the same checkpoint. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, shared with the synthetic-checkpoint writer). */
+export { rng };
 
 export function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
