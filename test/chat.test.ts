@@ -3,7 +3,8 @@
  * prefills only each new turn (checked on the tokens fed, on state.position, and against a
  * fresh state fed the whole conversation at once).
  */
-import { ChatTemplate, InvalidArgumentError, RecurrentGemma, StateBusyError, type ChatMessage, type ModelState } from '../lib';
+import { ChatTemplate, InvalidArgumentError, RecurrentGemma, StateBusyError, type ChatMessage } from '../lib';
+import { spyOnForward } from './helpers/forward-spy';
 
 let model: RecurrentGemma;
 beforeAll(async () => {
@@ -55,12 +56,7 @@ describe('ChatTemplate', () => {
 describe('ChatSession', () => {
   test('each turn prefills only its own tokens; the state equals one fed the whole conversation', async () => {
     const session = model.createChatSession({ generation: { maxTokens: 12, seed: 7 } });
-    const fed: number[][] = [];
-    const forward = model.forward.bind(model);
-    const spy = jest.spyOn(model, 'forward').mockImplementation((state: ModelState, tokens) => {
-      fed.push(Array.from(tokens));
-      return forward(state, tokens);
-    });
+    const { fed, restore } = spyOnForward(model);
     try {
       const r1 = await session.prompt('def add(a, b):');
       const turn1 = model.tokenizer.encode('<bos><start_of_turn>user\ndef add(a, b):<end_of_turn>\n<start_of_turn>model\n', { addBos: false });
@@ -84,7 +80,7 @@ describe('ChatSession', () => {
       expect(JSON.parse(JSON.stringify(session))).toEqual({ history: session.history, pendingTokens: session.pendingTokens });
 
       // Feeding every token of the conversation to a fresh state gives the same state.
-      spy.mockRestore();
+      restore();
       const all = [...turn1, ...r1.tokens.slice(0, -1), ...unfed1, ...turn2, ...r2.tokens.slice(0, -1)];
       const fresh = model.createState();
       await model.forward(fresh, all);
@@ -97,21 +93,18 @@ describe('ChatSession', () => {
       expect(maxDiff).toBeLessThan(1e-3);
       fresh.dispose();
     } finally {
-      spy.mockRestore();
+      restore();
       session.dispose();
     }
   });
 
   test('a reply that ends with <end_of_turn> leaves no pending token', async () => {
     const eot = model.tokenizer.endOfTurnId!;
-    const forward = model.forward.bind(model);
     let step = 0;
-    const spy = jest.spyOn(model, 'forward').mockImplementation(async (state: ModelState, tokens) => {
-      const logits = await forward(state, tokens);
+    const { restore } = spyOnForward(model, (logits) => {
       // The third token of the reply is forced to be <end_of_turn>; neither stop token comes earlier.
       logits[eot] = ++step === 3 ? 1e4 : -1e4;
       logits[model.tokenizer.eosId] = -1e4;
-      return logits;
     });
     const session = model.createChatSession();
     try {
@@ -121,7 +114,7 @@ describe('ChatSession', () => {
       expect(session.pendingTokens).toEqual([]);
       expect(session.history[1]!.content).toBe(model.tokenizer.decode(r.tokens.slice(0, -1)));
     } finally {
-      spy.mockRestore();
+      restore();
       session.dispose();
     }
   });

@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { DEFAULT_MODEL_DIR, InvalidArgumentError, RecurrentGemma, type GenerationChunk, type ModelState } from '../lib';
+import { DEFAULT_MODEL_DIR, InvalidArgumentError, RecurrentGemma, type GenerationChunk } from '../lib';
+import { spyOnForward } from './helpers/forward-spy';
 
 interface GoldenCase {
   name: string;
@@ -51,12 +52,7 @@ describe('greedy generation reproduces golden.json', () => {
 
   test('token-id prompts are fed exactly as given (no <bos> added) and streaming text equals the whole', async () => {
     const c = golden.cases.find((x) => x.name === 'imports')!;
-    const fed: number[][] = [];
-    const forward = model.forward.bind(model);
-    const spy = jest.spyOn(model, 'forward').mockImplementation((state: ModelState, tokens) => {
-      fed.push(Array.from(tokens));
-      return forward(state, tokens);
-    });
+    const { fed, restore } = spyOnForward(model);
     try {
       const chunks = await collect(model.generate(c.prompt_ids, { temperature: 0, maxTokens: 10 }));
       expect(fed[0]).toEqual(c.prompt_ids); // prefill: the whole prompt in one call
@@ -66,7 +62,7 @@ describe('greedy generation reproduces golden.json', () => {
       expect(chunks.slice(0, -1).every((x) => x.finishReason === undefined)).toBe(true);
       expect(chunks.at(-1)).toMatchObject({ finishReason: 'length', promptTokens: c.prompt_ids.length, generatedTokens: 10 });
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 });
@@ -129,13 +125,8 @@ describe('stopping', () => {
   test('<eos> stops by default and ignoreEos keeps going', async () => {
     // Force <eos> as the first token by penalising nothing but making it the only candidate.
     const eos = model.tokenizer.eosId;
-    const fed: number[][] = [];
-    const forward = model.forward.bind(model);
-    const spy = jest.spyOn(model, 'forward').mockImplementation(async (state: ModelState, tokens) => {
-      fed.push(Array.from(tokens));
-      const logits = await forward(state, tokens);
+    const { restore } = spyOnForward(model, (logits) => {
       logits[eos] = 1e4;
-      return logits;
     });
     try {
       const r = await model.complete('x', { temperature: 0, maxTokens: 5 });
@@ -143,7 +134,7 @@ describe('stopping', () => {
       const r2 = await model.complete('x', { temperature: 0, maxTokens: 5, ignoreEos: true });
       expect(r2).toMatchObject({ finishReason: 'length', tokens: [eos, eos, eos, eos, eos] });
     } finally {
-      spy.mockRestore();
+      restore();
     }
   });
 });
@@ -187,17 +178,12 @@ describe('abort and state', () => {
   test('a text prompt on a state that already holds tokens is encoded without <bos>', async () => {
     const state = model.createState();
     await model.forward(state, [2, 681]);
-    const fed: number[][] = [];
-    const forward = model.forward.bind(model);
-    const spy = jest.spyOn(model, 'forward').mockImplementation((s: ModelState, tokens) => {
-      fed.push(Array.from(tokens));
-      return forward(s, tokens);
-    });
+    const { fed, restore } = spyOnForward(model);
     try {
       await model.complete(' os\n', { state, maxTokens: 1 });
       expect(fed[0]).toEqual(model.tokenizer.encode(' os\n', { addBos: false }));
     } finally {
-      spy.mockRestore();
+      restore();
       state.dispose();
     }
   });
