@@ -5,7 +5,7 @@
 import * as path from 'path';
 
 import { parseConfig, RecurrentGemma } from '../lib';
-import { formatBytes, formatStateSizeReport, stateSizeReport } from '../lib/state-size';
+import { formatBytes, formatStateSizeReport, stateSizeReport } from '../lib/state/size';
 
 /** The 2B config.json (SPEC section 1). */
 const config2b = parseConfig({
