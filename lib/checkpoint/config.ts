@@ -1,7 +1,7 @@
 import { CheckpointError } from '../errors';
-import { stateBytes } from '../state/layout';
+import { stateBytes, type BlockType } from '../state/layout';
 
-export type BlockType = 'recurrent' | 'attention';
+export type { BlockType } from '../state/layout';
 
 /** The architecture of a RecurrentGemma checkpoint, normalised from its Hugging Face config.json. */
 export interface ModelConfig {

@@ -8,7 +8,9 @@
  * Changing the state's element type means changing STATE_DTYPE / STATE_BYTES_PER_VALUE here and
  * the native allocation, and bumping STATE_FORMAT_VERSION (lib/state/format.ts).
  */
-import type { BlockType, ModelConfig } from '../checkpoint/config';
+
+/** The two kinds of layer (temporal block) and so the two kinds of per-layer state. */
+export type BlockType = 'recurrent' | 'attention';
 
 /** Element type of every state tensor (and of a saved state's payload). */
 export const STATE_DTYPE = 'F32';
@@ -16,8 +18,20 @@ export type StateDType = typeof STATE_DTYPE;
 /** Bytes of one state value. */
 export const STATE_BYTES_PER_VALUE = 4;
 
-/** The config fields the state layout depends on. */
-export type StateLayoutConfig = Pick<ModelConfig, 'blockTypes' | 'lruWidth' | 'convWidth' | 'window' | 'headDim'>;
+/**
+ * The config fields the state layout depends on (a ModelConfig has them; declared here rather than
+ * imported so the config can check its state size with this module without an import cycle).
+ */
+export interface StateLayoutConfig {
+  readonly blockTypes: readonly BlockType[];
+  /** L: RG-LRU width. */
+  readonly lruWidth: number;
+  /** K: Conv1D taps. */
+  readonly convWidth: number;
+  /** W: attention window (key/value slots per attention layer). */
+  readonly window: number;
+  readonly headDim: number;
+}
 
 /** One layer's share of the state. */
 export interface StateLayerLayout {
@@ -27,7 +41,7 @@ export interface StateLayerLayout {
 }
 
 /** Values of a recurrent layer: RG-LRU hidden state [L] plus the last K-1 Conv1D inputs [K-1, L]. */
-export function recurrentLayerFloats(c: Pick<ModelConfig, 'lruWidth' | 'convWidth'>): number {
+export function recurrentLayerFloats(c: Pick<StateLayoutConfig, 'lruWidth' | 'convWidth'>): number {
   return c.lruWidth + (c.convWidth - 1) * c.lruWidth;
 }
 
