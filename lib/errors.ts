@@ -98,3 +98,12 @@ export function fromNativeError(e: unknown): Error {
       return new InvalidArgumentError((e as Error).message, code);
   }
 }
+
+/** Runs a native call, turning its coded errors into the package's error classes. */
+export function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw fromNativeError(e);
+  }
+}

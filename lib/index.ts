@@ -1,7 +1,7 @@
 /** recurrentgemma: RecurrentGemma (Griffin) language models on the CPU, from TypeScript. */
 export { RecurrentGemma, DEFAULT_MODEL_DIR, type LoadOptions, type LoadProgress, type Precision, type ForwardOptions, type ForwardBatchOptions, type TokenInput, type RuntimeInfo } from './model';
-export { ForwardBatcher, type ForwardBatcherOptions, type ForwardBatcherStats, type BatchForwardHost } from './batcher';
-export { ModelState, type LayerState, type SerializeOptions } from './state';
+export { ForwardBatcher, type ForwardBatcherOptions, type ForwardBatcherStats, type BatchForwardHost } from './generation/batcher';
+export { ModelState, type LayerState, type SerializeOptions } from './state/state';
 export {
   inspectState,
   StateFormatCode,
@@ -9,7 +9,7 @@ export {
   type StateHeader,
   type StateLayerLayout,
   type StateModelSummary,
-} from './state-format';
+} from './state/format';
 export { type ModelFingerprint } from './checkpoint/fingerprint';
 export {
   stateSizeReport,
@@ -18,7 +18,7 @@ export {
   type StateSizeOptions,
   type StateSizeReport,
   type StateSizeRow,
-} from './state-size';
+} from './state/size';
 export {
   RecurrentGemmaError,
   CheckpointError,
@@ -49,4 +49,4 @@ export {
   type BatchRequest,
   type GenerateBatchOptions,
 } from './generation';
-export * as sampling from './generation';
+export * as sampling from './generation/sampling';

@@ -3,7 +3,7 @@
  * the scalar reference and for microbenchmarks. Synchronous; inputs are never modified.
  */
 import { addon, type NativeKernels, type SimdLevel } from './native';
-import { call } from './state';
+import { call } from './errors';
 
 export type { SimdLevel } from './native';
 export type KernelLevel = SimdLevel | 'auto';

@@ -2,57 +2,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { openCheckpoint, type Checkpoint, type ModelConfig, type Quantization, type WeightDType, type WeightFormat } from './checkpoint';
-import { ForwardBatcher, type ForwardBatcherOptions } from './batcher';
-import { ChatSession, type ChatSessionOptions } from './chat';
-import { readChatMetadata } from './chat-persist';
-import { DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
-import { generateBatch, type BatchRequest, type GenerateBatchOptions } from './generation/batch';
+import { configIdentity, fingerprintCheckpoint, type ModelFingerprint } from './checkpoint/fingerprint';
+import { ChatSession, readChatMetadata, type ChatSessionOptions } from './chat';
+import { call, DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
+import { generateBatch, type BatchGenerationHost, type BatchRequest, type GenerateBatchOptions } from './generation/batch';
+import { ForwardBatcher, type ForwardBatcherOptions } from './generation/batcher';
 import { complete, generate, requireTokenizer, type Prompt } from './generation/generate';
 import type { Completion, GenerateOptions, GenerationChunk } from './generation/options';
+import { resolveLoadOptions, type LoadOptions, type LoadProgress, type Precision } from './load-options';
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
-import { call, ModelState, type StateOwner } from './state';
+import { checkStateCompatible, decodeState, ModelState, type StateHeader, type StateOwner } from './state';
 import { Tokenizer } from './tokenizer';
-import { configIdentity, fingerprintCheckpoint, type ModelFingerprint } from './checkpoint/fingerprint';
-import { checkStateCompatible, decodeState, type StateHeader } from './state-format';
 
-/** Options of RecurrentGemma.load(). */
-export interface LoadOptions {
-  /** Worker threads for the native kernels (default: number of physical cores). */
-  threads?: number;
-  /** Force a SIMD level ('auto' picks the best this CPU supports; RECURRENTGEMMA_SIMD also lowers it). */
-  simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
-  /**
-   * Arithmetic of the projection matmuls. 'exact' (default): float32 activations and accumulation.
-   * 'fast': activations rounded to bf16 (BF16 weights, vdpbf16ps) or quantized to int8 per 32
-   * (Q8/Q4 weights, VNNI) for prefill-sized calls; needs avx512_bf16 + avx512_vnni, otherwise the
-   * model runs exact (see `runtime.precision`). Logits and RG-LRU gates stay exact.
-   */
-  precision?: Precision;
-  /** Called as each loading stage starts (for progress displays); loading yields to the event loop between stages. */
-  onProgress?: (progress: LoadProgress) => void;
-  /**
-   * How to hold the big projection matrices: 'stored' (default) keeps the checkpoint's dtype,
-   * memory-mapped; 'int8' / 'q4' quantize them at load (symmetric, one scale per 32 weights).
-   * A folder written by `recurrentgemma quantize` loads as stored (or with its own format).
-   */
-  weights?: WeightFormat;
-  /**
-   * Copy stored-dtype weights out of the file mapping into memory on 2 MiB pages (Linux THP):
-   * faster streaming at the cost of private memory the size of the weights. Default false.
-   */
-  hugePages?: boolean;
-}
-
-/** Matmul arithmetic of a model: see LoadOptions.precision. */
-export type Precision = 'exact' | 'fast';
-
-/** One step of RecurrentGemma.load(). */
-export interface LoadProgress {
-  stage: 'checkpoint' | 'tokenizer' | 'weights' | 'done';
-  /** Stages finished so far, out of `steps`. */
-  step: number;
-  steps: number;
-}
+export type { LoadOptions, LoadProgress, Precision } from './load-options';
 
 /** Runtime facts of a loaded model. */
 export interface RuntimeInfo {
@@ -108,6 +70,8 @@ export class RecurrentGemma implements StateOwner {
   readonly fingerprint: ModelFingerprint;
   private nativeModel: NativeModel | null;
   private readonly textTokenizer: Tokenizer | null;
+  /** What generation and chat run on: this model, its tokenizer and its folder. */
+  private readonly host: BatchGenerationHost;
 
   /** @internal Use RecurrentGemma.load(). */
   protected constructor(checkpoint: Checkpoint, native: NativeModel, tokenizer: Tokenizer | null = null, weights: WeightFormat = 'stored') {
@@ -120,6 +84,7 @@ export class RecurrentGemma implements StateOwner {
     this.fingerprint = fingerprintCheckpoint(checkpoint, weights === 'stored' || weights === checkpoint.quantization ? undefined : weights);
     this.nativeModel = native;
     this.textTokenizer = tokenizer;
+    this.host = { model: this, tokenizer, dir: this.dir };
   }
 
   /**
@@ -128,24 +93,14 @@ export class RecurrentGemma implements StateOwner {
    */
   static async load(dir: string = DEFAULT_MODEL_DIR, options: LoadOptions = {}): Promise<RecurrentGemma> {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('model folder must be a non-empty string');
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
-    if (options.simd !== undefined && !['auto', 'scalar', 'avx2', 'avx512'].includes(options.simd as string))
-      throw new InvalidArgumentError(`simd must be 'auto', 'scalar', 'avx2' or 'avx512', got ${JSON.stringify(options.simd)}`, 'ERR_RG_INVALID_SIMD');
-    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= 256))
-      throw new InvalidArgumentError(`threads must be an integer in [1, 256], got ${String(options.threads)}`, 'ERR_RG_OUT_OF_RANGE');
-    if (options.precision !== undefined && options.precision !== 'exact' && options.precision !== 'fast')
-      throw new InvalidArgumentError(`precision must be 'exact' or 'fast', got ${JSON.stringify(options.precision)}`);
-    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new InvalidArgumentError('onProgress must be a function');
+    const o = resolveLoadOptions(options);
     const progress = async (stage: LoadProgress['stage'], step: number) => {
-      if (!options.onProgress) return;
-      options.onProgress({ stage, step, steps: 3 });
+      if (!o.onProgress) return;
+      o.onProgress({ stage, step, steps: 3 });
       await new Promise((resolve) => setImmediate(resolve)); // let timers (a progress bar) run between the synchronous stages
     };
     await progress('checkpoint', 0);
-    const weights = options.weights ?? 'stored';
-    if (weights !== 'stored' && weights !== 'int8' && weights !== 'q4')
-      throw new InvalidArgumentError(`weights must be 'stored', 'int8' or 'q4', got ${JSON.stringify(weights)}`);
-    if (options.hugePages !== undefined && typeof options.hugePages !== 'boolean') throw new InvalidArgumentError('hugePages must be a boolean');
+    const { weights } = o;
     const checkpoint = openCheckpoint(path.resolve(dir));
     if (checkpoint.quantization !== null && weights !== 'stored' && weights !== checkpoint.quantization)
       throw new InvalidArgumentError(
@@ -164,7 +119,7 @@ export class RecurrentGemma implements StateOwner {
           { ...configIdentity(c), blockTypes: c.blockTypes.map((b) => (b === 'attention' ? 1 : 0)) },
           checkpoint.files,
           checkpoint.tensors,
-          { threads: options.threads, simd: options.simd, weights, hugePages: options.hugePages ?? false, precision: options.precision ?? 'exact' },
+          { threads: o.threads, simd: o.simd, weights, hugePages: o.hugePages, precision: o.precision },
         ),
     );
     await progress('done', 3);
@@ -186,12 +141,12 @@ export class RecurrentGemma implements StateOwner {
    * given) as chunks `{ token, text }`; the last chunk also carries finishReason and counts.
    */
   generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<GenerationChunk, void, undefined> {
-    return generate(this, this.textTokenizer, this.dir, prompt, options);
+    return generate(this.host, prompt, options);
   }
 
   /** Resolves to the whole continuation of `prompt`, with finish reason and token counts. */
   complete(prompt: Prompt, options?: GenerateOptions): Promise<Completion> {
-    return complete(this, this.textTokenizer, this.dir, prompt, options);
+    return complete(this.host, prompt, options);
   }
 
   /**
@@ -200,7 +155,7 @@ export class RecurrentGemma implements StateOwner {
    * sequences drop out without holding up the rest. Resolves to the completions in request order.
    */
   generateBatch(requests: readonly (Prompt | BatchRequest)[], options?: GenerateBatchOptions): Promise<Completion[]> {
-    return generateBatch(this, this.textTokenizer, this.dir, requests, options);
+    return generateBatch(this.host, requests, options);
   }
 
   /**
@@ -214,8 +169,8 @@ export class RecurrentGemma implements StateOwner {
     checkStateCompatible(header, this);
     const saved = readChatMetadata(header.metadata, this.config.vocabSize);
     const state = this.createState();
-    call(() => state.handle().writeData(data, header.position));
-    return new ChatSession(this, tokenizer, this.dir, options, { state, data: saved });
+    state.restore(data, header.position);
+    return new ChatSession({ ...this.host, tokenizer }, options, { state, data: saved });
   }
 
   /** Reads a file written by session.save() and restores the session. */
@@ -226,7 +181,7 @@ export class RecurrentGemma implements StateOwner {
 
   /** A chat in Gemma's turn format that keeps its state between turns. */
   createChatSession(options?: ChatSessionOptions): ChatSession {
-    return new ChatSession(this, requireTokenizer(this.textTokenizer, this.dir, 'chat'), this.dir, options);
+    return new ChatSession({ ...this.host, tokenizer: requireTokenizer(this.textTokenizer, this.dir, 'chat') }, options);
   }
 
   /** @internal */
@@ -271,7 +226,7 @@ export class RecurrentGemma implements StateOwner {
     const { header, data } = decodeState(bytes);
     checkStateCompatible(header, this);
     const state = this.createState();
-    call(() => state.handle().writeData(data, header.position));
+    state.restore(data, header.position);
     return { state, header };
   }
 
@@ -285,12 +240,30 @@ export class RecurrentGemma implements StateOwner {
     return logits!;
   }
 
+  /** @internal forward() of ids already checked (generation: prompt ids via checkTokens, sampled ids by construction). */
+  async forwardTokens(state: ModelState, tokens: Int32Array): Promise<Float32Array> {
+    const [logits] = await this.forwardChecked([state], [tokens], [false]);
+    return logits!;
+  }
+
+  /**
+   * @internal forwardBatch() of arguments already checked (the batcher checked every call's ids
+   * when it was queued). Native checks ids and sizes once more before touching memory.
+   */
+  forwardChecked(states: readonly ModelState[], tokensPerState: readonly Int32Array[], allLogits: readonly boolean[]): Promise<Float32Array[]> {
+    const native = this.handle();
+    const segments = states.map((state, i) => ({ state: state.handle(), tokens: tokensPerState[i]!, allLogits: allLogits[i]! }));
+    return call(() => native.forward(segments)).catch((e: unknown) => {
+      throw fromNativeError(e);
+    });
+  }
+
   /**
    * Advances several independent sequences in one pass (weights are read once for all of them).
    * Resolves to one logits array per state, laid out as forward() would return it.
    */
   async forwardBatch(states: readonly ModelState[], tokensPerState: readonly TokenInput[], options: ForwardBatchOptions = {}): Promise<Float32Array[]> {
-    const native = this.handle();
+    this.handle();
     if (!Array.isArray(states) || states.length === 0) throw new InvalidArgumentError('forwardBatch needs a non-empty array of states');
     if (!Array.isArray(tokensPerState) || tokensPerState.length !== states.length)
       throw new InvalidArgumentError(`forwardBatch got ${states.length} states but ${Array.isArray(tokensPerState) ? tokensPerState.length : 'no'} token lists`);
@@ -299,13 +272,12 @@ export class RecurrentGemma implements StateOwner {
     const flags = Array.isArray(allLogits) ? (allLogits as readonly unknown[]) : states.map(() => allLogits);
     if (flags.length !== states.length || !flags.every((f) => typeof f === 'boolean'))
       throw new InvalidArgumentError('allLogits must be a boolean or an array of one boolean per state');
-    const segments = states.map((state, i) => {
+    const ids = states.map((state, i) => {
       if (!(state instanceof ModelState)) throw new InvalidArgumentError(`states[${i}] is not a ModelState`);
-      return { state: state.handle(), tokens: this.checkTokens(tokensPerState[i]!), allLogits: flags[i] as boolean };
+      state.handle();
+      return this.checkTokens(tokensPerState[i]!);
     });
-    return call(() => native.forward(segments)).catch((e: unknown) => {
-      throw fromNativeError(e);
-    });
+    return this.forwardChecked(states, ids, flags as boolean[]);
   }
 
   /**

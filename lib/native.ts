@@ -1,14 +1,7 @@
 /** Loads the compiled addon (a prebuild when one matches, else build/Release) and types it. */
 import * as path from 'path';
 
-export interface NativeTensorSource {
-  name: string;
-  file: number;
-  dtype: string;
-  shape: number[];
-  offset: number;
-  nbytes: number;
-}
+import type { TensorSource } from './checkpoint/safetensors';
 
 export interface NativeConfig {
   vocabSize: number;
@@ -126,7 +119,7 @@ export interface NativeBench {
 }
 
 export interface NativeAddon {
-  NativeModel: new (config: NativeConfig, files: string[], tensors: NativeTensorSource[], options: { threads?: number; simd?: string; weights?: string; hugePages?: boolean; precision?: 'exact' | 'fast' }) => NativeModel;
+  NativeModel: new (config: NativeConfig, files: string[], tensors: TensorSource[], options: { threads?: number; simd?: string; weights?: string; hugePages?: boolean; precision?: 'exact' | 'fast' }) => NativeModel;
   bench: NativeBench;
   quantize(args: { data: Float32Array | Uint16Array; dtype: 'F32' | 'BF16' | 'F16'; rows: number; cols: number; format: 'int8' | 'q4' }): { data: Uint8Array; scales: Float32Array };
   NativeState: new (model: NativeModel) => NativeState;

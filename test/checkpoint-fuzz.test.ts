@@ -12,9 +12,11 @@ import fc from 'fast-check';
 
 import { CheckpointError } from '../lib/errors';
 import { DTYPE_SIZE, firstDuplicateKey, parseHeader, parseHeaderBytes, readSafetensorsHeader, type SafetensorsFile } from '../lib/checkpoint/safetensors';
-import { MAX_STATE_BYTES, parseConfig, stateBytes } from '../lib/checkpoint/config';
+import { MAX_STATE_BYTES, parseConfig } from '../lib/checkpoint/config';
+import { stateBytes } from '../lib/state/layout';
 import { openCheckpoint } from '../lib/checkpoint';
-import { addon, type NativeTensorSource } from '../lib/native';
+import type { TensorSource } from '../lib/checkpoint';
+import { addon } from '../lib/native';
 import { checkpointWith, entries, fixture, fixtureConfig, FIXTURE, removeTempCheckpoints, safetensorsBytes, type Entry } from './helpers/hostile';
 
 afterAll(removeTempCheckpoints);
@@ -251,7 +253,7 @@ describe('native re-validation', () => {
           else tensors.push({ ...t });
         }
         try {
-          const model = new addon.NativeModel(nativeConfig, good.files, tensors as unknown as NativeTensorSource[], { threads: 1 });
+          const model = new addon.NativeModel(nativeConfig, good.files, tensors as unknown as TensorSource[], { threads: 1 });
           model.dispose();
         } catch (e) {
           expect((e as { code?: string }).code).toMatch(/^ERR_RG_[A-Z_]+$/);

@@ -5,7 +5,7 @@
 import * as path from 'path';
 
 import { parseConfig, RecurrentGemma } from '../lib';
-import { formatBytes, formatStateSizeReport, stateSizeReport } from '../lib/state-size';
+import { formatBytes, formatStateSizeReport, stateSizeReport } from '../lib/state/size';
 
 /** The 2B config.json (SPEC section 1). */
 const config2b = parseConfig({
@@ -66,6 +66,7 @@ describe('stateSizeReport', () => {
     expect(f32.stateBytes).toBe(34_291_712 / 2);
     expect(() => stateSizeReport(config2b, [-1])).toThrow(RangeError);
     expect(() => stateSizeReport(config2b, [1.5])).toThrow(RangeError);
+    expect(() => stateSizeReport(config2b, [0])).toThrow(RangeError);
   });
 
   test('formatted table lists each context and the assumption', () => {

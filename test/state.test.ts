@@ -17,7 +17,7 @@ import {
   StateFormatError,
   type ModelConfig,
 } from '../lib';
-import { STATE_PRELUDE_BYTES } from '../lib/state-format';
+import { STATE_PRELUDE_BYTES } from '../lib/state/format';
 
 const tinyF32 = path.join(__dirname, 'fixtures', 'tiny-f32');
 const prompt = [2, 17, 99, 4, 250, 31, 7, 77, 12, 5, 300, 41];

@@ -14,7 +14,7 @@ import * as path from 'path';
 
 import type { WeightFormat } from '../checkpoint';
 import { RecurrentGemma, type Precision } from '../model';
-import type { ModelState } from '../state';
+import { attentionLayerFloats, STATE_BYTES_PER_VALUE, stateFloatsByKind, type ModelState } from '../state';
 
 export interface PrefillPoint {
   tokens: number;
@@ -75,8 +75,7 @@ const now = () => performance.now() / 1000;
 
 /** Moves a state to `position` keeping its tensors (see the file comment). */
 export function jumpTo(state: ModelState, position: number): void {
-  const native = state.handle();
-  native.writeData(native.readData(), position);
+  state.setPositionKeepingTensors(position);
 }
 
 async function timedDecode(model: RecurrentGemma, states: ModelState[], steps: number): Promise<number> {
@@ -203,10 +202,10 @@ export async function runWindowComparison(dir: string, o: { threads: number; for
     const t = await measure(global);
     const c = g.config;
     const attentionLayers = c.blockTypes.filter((b) => b === 'attention').length;
+    const recurrent = stateFloatsByKind(c).recurrent * STATE_BYTES_PER_VALUE;
     o.positions.forEach((p, i) => {
-      // A global-attention model caches K and V (float32, one KV head) for every position so far.
-      const kv = attentionLayers * 2 * (p + 1) * c.headDim * 4;
-      const recurrent = g.out[i]!.bytes - attentionLayers * 2 * c.window * c.headDim * 4;
+      // A global-attention model caches K and V (one KV head) for every position so far.
+      const kv = attentionLayers * attentionLayerFloats(c.headDim, p + 1) * STATE_BYTES_PER_VALUE;
       results.push({ position: p, griffinTokensPerSecond: g.out[i]!.tps, transformerTokensPerSecond: t.out[i]!.tps, griffinStateBytes: g.out[i]!.bytes, transformerCacheBytes: kv + recurrent });
       log(`  @${p}: griffin ${g.out[i]!.tps.toFixed(2)} tok/s, global attention ${t.out[i]!.tps.toFixed(2)} tok/s`);
     });

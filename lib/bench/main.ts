@@ -4,7 +4,7 @@ import { Command } from 'commander';
 
 import { register } from '../cli/bench';
 
-const program = new Command('bench').exitOverride();
+const program = new Command('bench').enablePositionalOptions().exitOverride();
 register(program);
 program.parseAsync(['node', 'bench', 'bench', ...process.argv.slice(2)]).catch((e: unknown) => {
   if ((e as { code?: string }).code?.startsWith('commander.')) {

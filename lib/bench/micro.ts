@@ -4,8 +4,7 @@
  * measured limits: matrix-vector products are bandwidth-bound (compare GB/s with readGBs), the
  * prefill matmul compute-bound (compare GFLOP/s with the fp32 FMA peak).
  */
-import { Bench } from 'tinybench';
-
+import { InvalidArgumentError } from '../errors';
 import { addon, type KernelCaseSpec } from '../native';
 import type { MachineLimits } from './machine';
 
@@ -41,7 +40,23 @@ export function microCases(quick: boolean): MicroCase[] {
   return cases;
 }
 
+/**
+ * tinybench, loaded only when the microbenchmarks run: it is a devDependency, so an installed
+ * package without it still loads (and runs every other benchmark).
+ */
+async function loadTinybench(): Promise<typeof import('tinybench')> {
+  try {
+    return await import('tinybench');
+  } catch {
+    throw new InvalidArgumentError(
+      "the kernel microbenchmarks need the 'tinybench' package, which is not installed: run `npm install --no-save tinybench` in this folder, or skip them with --no-micro",
+      'ERR_RG_MISSING_DEPENDENCY',
+    );
+  }
+}
+
 export async function runMicro(limits: MachineLimits, options: { threads: number; quick?: boolean; simd?: string; log?: (s: string) => void }): Promise<MicroResult[]> {
+  const { Bench } = await loadTinybench();
   const results: MicroResult[] = [];
   for (const c of microCases(options.quick ?? false)) {
     const kc = new addon.bench.KernelCase({ ...c.spec, threads: options.threads, simd: options.simd });

@@ -10,6 +10,7 @@ import type { WeightFormat } from '../checkpoint';
 import { RecurrentGemma } from '../model';
 
 export interface QualityResult {
+  /** The candidate's weight format. */
   format: WeightFormat;
   tokens: number;
   /** Fraction of positions where both pick the same most likely next token. */
@@ -31,30 +32,67 @@ function logSoftmax(x: Float32Array, offset: number, n: number, out: Float64Arra
   for (let i = 0; i < n; i++) out[i] = x[offset + i]! - lse;
 }
 
-/** Compares all-position logits of two runs over `tokens` (row-major [T, V]). */
-export function compareLogits(reference: Float32Array, candidate: Float32Array, tokens: ArrayLike<number>, V: number): Omit<QualityResult, 'format'> {
-  const T = tokens.length;
-  const lp = new Float64Array(V), lq = new Float64Array(V);
-  let agree = 0, klSum = 0, klMax = 0, nllRef = 0, nll = 0;
-  for (let t = 0; t < T; t++) {
-    logSoftmax(reference, t * V, V, lp);
-    logSoftmax(candidate, t * V, V, lq);
-    let kl = 0, bp = 0, bq = 0;
-    for (let i = 0; i < V; i++) {
-      kl += Math.exp(lp[i]!) * (lp[i]! - lq[i]!);
-      if (lp[i]! > lp[bp]!) bp = i;
-      if (lq[i]! > lq[bq]!) bq = i;
+/** The comparison figures of two runs' logits (QualityResult without the format). */
+export type LogitsComparison = Omit<QualityResult, 'format'>;
+
+/**
+ * Accumulates the comparison of two runs' logits over several sequences: top-1 agreement and KL at
+ * every compared row, perplexity of each row's next token where the sequence has one.
+ */
+export class LogitsAgreement {
+  private rows = 0;
+  private agree = 0;
+  private klSum = 0;
+  private klMax = 0;
+  private scored = 0;
+  private nllRef = 0;
+  private nll = 0;
+  private lp: Float64Array = new Float64Array(0);
+  private lq: Float64Array = new Float64Array(0);
+
+  /**
+   * Adds rows [from, to) of two all-position runs over `tokens` (row-major [T, V]); row t predicts
+   * tokens[t + 1].
+   */
+  add(reference: Float32Array, candidate: Float32Array, tokens: ArrayLike<number>, V: number, from = 0, to = tokens.length): void {
+    if (this.lp.length !== V) {
+      this.lp = new Float64Array(V);
+      this.lq = new Float64Array(V);
     }
-    agree += bp === bq ? 1 : 0;
-    klSum += kl;
-    klMax = Math.max(klMax, kl);
-    if (t + 1 < T) {
-      nllRef -= lp[tokens[t + 1]!]!;
-      nll -= lq[tokens[t + 1]!]!;
+    const { lp, lq } = this;
+    for (let t = from; t < to; t++) {
+      logSoftmax(reference, t * V, V, lp);
+      logSoftmax(candidate, t * V, V, lq);
+      let kl = 0, bp = 0, bq = 0;
+      for (let i = 0; i < V; i++) {
+        kl += Math.exp(lp[i]!) * (lp[i]! - lq[i]!);
+        if (lp[i]! > lp[bp]!) bp = i;
+        if (lq[i]! > lq[bq]!) bq = i;
+      }
+      this.rows++;
+      this.agree += bp === bq ? 1 : 0;
+      this.klSum += kl;
+      this.klMax = Math.max(this.klMax, kl);
+      if (t + 1 < tokens.length) {
+        this.scored++;
+        this.nllRef -= lp[tokens[t + 1]!]!;
+        this.nll -= lq[tokens[t + 1]!]!;
+      }
     }
   }
-  const n = Math.max(1, T - 1);
-  return { tokens: T, top1Agreement: agree / T, klMean: klSum / T, klMax, perplexityReference: Math.exp(nllRef / n), perplexity: Math.exp(nll / n) };
+
+  result(): LogitsComparison {
+    const T = this.rows;
+    const n = Math.max(1, this.scored);
+    return { tokens: T, top1Agreement: this.agree / T, klMean: this.klSum / T, klMax: this.klMax, perplexityReference: Math.exp(this.nllRef / n), perplexity: Math.exp(this.nll / n) };
+  }
+}
+
+/** Compares all-position logits of two runs over `tokens` (row-major [T, V]). */
+export function compareLogits(reference: Float32Array, candidate: Float32Array, tokens: ArrayLike<number>, V: number): LogitsComparison {
+  const a = new LogitsAgreement();
+  a.add(reference, candidate, tokens, V);
+  return a.result();
 }
 
 /** Runs `dir` unquantized and as `format` over `tokens`; compares the logits. */

@@ -15,7 +15,7 @@ import { runE2E, runWindowComparison, type DecodePoint, type E2EResult, type Pre
 import { measureMachine, type MachineLimits } from './machine';
 import { runMicro, type MicroResult } from './micro';
 import { linePlot } from './plot';
-import { formatStateSizeReport, stateSizeReport, type StateSizeReport } from '../state-size';
+import { formatStateSizeReport, stateSizeReport, type StateSizeReport } from '../state';
 import { demoEvaluationTokens, measureQuality, type QualityResult } from './quality';
 
 export interface BenchOptions {

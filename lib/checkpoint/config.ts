@@ -1,6 +1,7 @@
 import { CheckpointError } from '../errors';
+import { stateBytes, type BlockType } from '../state/layout';
 
-export type BlockType = 'recurrent' | 'attention';
+export type { BlockType } from '../state/layout';
 
 /** The architecture of a RecurrentGemma checkpoint, normalised from its Hugging Face config.json. */
 export interface ModelConfig {
@@ -46,13 +47,6 @@ const MAX_LAYERS = 4096;
  * The largest real model (9B, window 2048) needs about 55 MB.
  */
 export const MAX_STATE_BYTES = 2 ** 32;
-
-/** Bytes of one sequence's state (mirrors native/model/state.cc). */
-export function stateBytes(c: Pick<ModelConfig, 'blockTypes' | 'lruWidth' | 'convWidth' | 'window' | 'headDim'>): number {
-  let floats = 0;
-  for (const b of c.blockTypes) floats += b === 'recurrent' ? c.lruWidth * c.convWidth : 2 * c.window * c.headDim;
-  return 4 * floats;
-}
 
 /** Rounds a float32 to bfloat16 (round to nearest even), as the reference does for sqrt(width). */
 export function roundToBf16(x: number): number {

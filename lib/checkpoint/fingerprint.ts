@@ -11,16 +11,7 @@ import * as fs from 'fs';
 
 import { CheckpointError } from '../errors';
 import type { ModelConfig } from './config';
-
-/** What fingerprintWeights() needs of a tensor: where its bytes are and what they are. */
-export interface FingerprintTensor {
-  name: string;
-  file: number;
-  dtype: string;
-  shape: number[];
-  offset: number;
-  nbytes: number;
-}
+import type { TensorSource } from './safetensors';
 
 /** The identity of a loaded model (hex SHA-256 digests). */
 export interface ModelFingerprint {
@@ -66,7 +57,7 @@ export function fingerprintConfig(c: ModelConfig): string {
  * SHA-256 over the tensor table (sorted by name) and up to WEIGHT_SAMPLE_BYTES from each end of
  * every tensor's data. Reads a few KB in total, whatever the checkpoint size.
  */
-export function fingerprintWeights(files: readonly string[], tensors: readonly FingerprintTensor[]): string {
+export function fingerprintWeights(files: readonly string[], tensors: readonly TensorSource[]): string {
   const hash = createHash('sha256');
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const fds = new Map<number, number>();
@@ -97,7 +88,7 @@ export function fingerprintWeights(files: readonly string[], tensors: readonly F
  * Both digests of a validated checkpoint. `quantizedAtLoad` names a load-time conversion of the
  * weights (e.g. 'int8'): the same file then computes different numbers, so it is another identity.
  */
-export function fingerprintCheckpoint(checkpoint: { config: ModelConfig; files: readonly string[]; tensors: readonly FingerprintTensor[] }, quantizedAtLoad?: string): ModelFingerprint {
+export function fingerprintCheckpoint(checkpoint: { config: ModelConfig; files: readonly string[]; tensors: readonly TensorSource[] }, quantizedAtLoad?: string): ModelFingerprint {
   let weights = fingerprintWeights(checkpoint.files, checkpoint.tensors);
   if (quantizedAtLoad !== undefined) weights = createHash('sha256').update(`${weights}\0quantized-at-load:${quantizedAtLoad}`).digest('hex');
   return { config: fingerprintConfig(checkpoint.config), weights };

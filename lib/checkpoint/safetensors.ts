@@ -11,14 +11,32 @@ export const DTYPE_SIZE: Record<DType, number> = { F32: 4, BF16: 2, F16: 2, I8: 
 /** Safetensors dtypes that exist but the engine cannot use as weights. */
 const KNOWN_OTHER_DTYPES = new Set(['F64', 'I64', 'I32', 'I16', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
 
-/** One tensor inside a safetensors file; offsets are absolute byte positions in the file. */
-export interface TensorEntry {
+/** How the native engine is told a tensor is stored: a safetensors dtype, or a quantized format. */
+export type WeightDType = DType | 'Q8' | 'Q4';
+
+/** The safetensors dtype a tensor is stored as (quantized matrices: I8 / U8 bytes). */
+export function storageDType(t: WeightDType): DType {
+  return t === 'Q8' ? 'I8' : t === 'Q4' ? 'U8' : t;
+}
+
+/**
+ * Where a tensor's bytes are and what they hold. The one shape every layer passes tensors in:
+ * the checkpoint's tensor list, the weights fingerprint and the native loader all take it.
+ */
+export interface TensorSource {
   name: string;
-  dtype: DType;
+  /** Index into the checkpoint's list of files. */
+  file: number;
+  /** Q8 / Q4 for pre-quantized matrices: shape is then the logical [rows, cols]. */
+  dtype: WeightDType;
   shape: number[];
+  /** Absolute byte position of the data in its file. */
   offset: number;
   nbytes: number;
 }
+
+/** One tensor as a safetensors header lists it: a TensorSource before its file index is known, dtype as stored. */
+export type TensorEntry = Omit<TensorSource, 'file' | 'dtype'> & { dtype: DType };
 
 export interface SafetensorsFile {
   path: string;

@@ -8,8 +8,8 @@ import * as fs from 'fs';
 
 import { CheckpointError, InvalidArgumentError } from '../errors';
 import type { ModelConfig } from './config';
-import { openCheckpoint, storageDType, type Checkpoint, type TensorSource } from './index';
-import { DTYPE_SIZE, type DType } from './safetensors';
+import { openCheckpoint, type Checkpoint } from './open';
+import { DTYPE_SIZE, storageDType, type DType, type TensorSource } from './safetensors';
 
 export interface ValidateOptions {
   /** Read every weight and report tensors holding NaN or ±Inf (default false: header checks only). */

@@ -1,4 +1,7 @@
-/** `recurrentgemma bench` (also `npm run bench`): the performance suite of lib/bench. */
+/**
+ * `recurrentgemma bench` (also `npm run bench`): the performance suite of lib/bench, and its two
+ * focused modes `bench precision` (fast vs exact) and `bench batch-scaling` (decode vs batch size).
+ */
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -7,6 +10,8 @@ import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 
 import type { WeightFormat } from '../checkpoint';
 import type { Precision } from '../model';
 import { addon } from '../native';
+import { runBatchScaling } from '../bench/batch-scaling';
+import { runPrecisionBench } from '../bench/precision';
 import { formatReport, intList, runBench } from '../bench/run';
 
 function list(what: string) {
@@ -19,9 +24,31 @@ function list(what: string) {
   };
 }
 
+/** A comma-separated list of positive integers (batch sizes, context lengths). */
+function positiveList(what: string) {
+  return (s: string) => {
+    const v = list(what)(s);
+    if (v.some((x) => x < 1)) throw new CommanderArgumentError(`${what} must be a comma-separated list of positive integers, got ${JSON.stringify(s)}`);
+    return v;
+  };
+}
+
+function positive(what: string) {
+  return (s: string) => {
+    const v = Number(s);
+    if (!Number.isSafeInteger(v) || v < 1) throw new CommanderArgumentError(`${what} must be a positive integer`);
+    return v;
+  };
+}
+
+const print = (s: string) => process.stdout.write(s + '\n');
+
 export function register(program: Command): void {
-  program
+  const bench = program
     .command('bench')
+    // The modes have options of the same names (--threads, --batches): bench's own options are
+    // only read before a mode's name, so `bench batch-scaling --batches 1,2` reaches the mode.
+    .enablePositionalOptions()
     .description("measure this machine's limits, kernel microbenchmarks and end-to-end prefill/decode (see README, Performance)")
     .option('-m, --model <dir>', 'checkpoint for the end-to-end runs (e.g. from `recurrentgemma synth --preset 2b`); without it only machine, kernel and quality benchmarks run')
     .option('--formats <list>', 'weight formats: stored (the checkpoint dtype), int8, q4', 'stored,int8,q4')
@@ -74,5 +101,36 @@ export function register(program: Command): void {
       fs.writeFileSync(path.join(path.resolve(o.out as string), 'report.json'), JSON.stringify(report, null, 2) + '\n');
       fs.writeFileSync(path.join(path.resolve(o.out as string), 'report.md'), text);
       process.stdout.write(json ? JSON.stringify(report) + '\n' : text);
+    });
+
+  bench
+    .command('precision')
+    .description('accuracy of precision fast against exact on the demo model (stored, int8, q4), and prefill speed of both on a 2B-shaped checkpoint')
+    .option('--tokens <n>', 'prompt length of the prefill timing', positive('--tokens'), 512)
+    .option('--layers <n>', 'layers of the 2B-shaped checkpoint', positive('--layers'), 3)
+    .option('--reps <n>', 'timed repetitions (the best counts)', positive('--reps'), 3)
+    .option('--threads <n>', 'threads (default: physical cores)', positive('--threads'))
+    .option('--checkpoint <dir>', 'folder for the 2B-shaped checkpoint (written once when missing; default tmp/bench-2b-<layers>l)')
+    .option('--accuracy-only', 'skip the prefill timing (no 2B-shaped checkpoint is written)')
+    .action(async (o: { tokens: number; layers: number; reps: number; threads?: number; checkpoint?: string; accuracyOnly?: boolean }) => {
+      await runPrecisionBench(
+        { ...o, checkpointDir: path.resolve(o.checkpoint ?? path.join('tmp', `bench-2b-${o.layers}l`)), log: (s) => process.stderr.write(s + '\n') },
+        print,
+      );
+    });
+
+  bench
+    .command('batch-scaling')
+    .description('decode tokens/s against batch size (forwardBatch) and the per-sequence state size')
+    .option('-m, --model <dir>', 'checkpoint (default: the embedded tiny-python demo model)')
+    .option('--batches <list>', 'batch sizes', positiveList('--batches'), [1, 2, 4, 8, 16])
+    .option('--steps <n>', 'timed decode steps per run', positive('--steps'), 32)
+    .option('--repeat <n>', 'timed runs per batch size (the best counts)', positive('--repeat'), 3)
+    .option('--prompt <n>', 'prompt length', positive('--prompt'), 16)
+    .option('--threads <n>', 'threads (default: physical cores)', positive('--threads'))
+    .addOption(new Option('--simd <level>', 'force a SIMD level').choices(['auto', 'scalar', 'avx2', 'avx512']))
+    .option('--contexts <list>', 'context lengths of the state-size table', positiveList('--contexts'), [1024, 2048, 4096, 8192, 32768])
+    .action(async (o: { model?: string; batches: number[]; steps: number; repeat: number; prompt: number; threads?: number; simd?: 'auto'; contexts: number[] }) => {
+      await runBatchScaling(o.model, o, print);
     });
 }

@@ -31,6 +31,8 @@ export function createProgram(): Command {
   const program = new Command('recurrentgemma')
     .description('Run RecurrentGemma (Griffin) language models on the CPU. Without --model, commands use the embedded tiny-python demo model.')
     .version(version())
+    // Each command reads its own options after its name (bench and its modes share option names).
+    .enablePositionalOptions()
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });

@@ -4,11 +4,9 @@
  * merges the loops' forward calls into one forwardBatch per step. A sequence that finishes drops
  * out and the others go on at the same pace; long prompts are prefilled in chunks between steps.
  */
-import { ForwardBatcher, type BatchForwardHost } from '../batcher';
 import { InvalidArgumentError } from '../errors';
-import type { ModelState } from '../state';
-import type { Tokenizer } from '../tokenizer';
-import { generate, type GenerationHost, type Prompt } from './generate';
+import { ForwardBatcher, type BatchForwardHost } from './batcher';
+import { collectCompletion, generate, type ForwardFn, type GenerationHost, type GenerationModel, type Prompt } from './generate';
 import type { Completion, GenerateOptions, GenerationChunk } from './options';
 
 /** One request of generateBatch(): a prompt and options that override the shared ones. */
@@ -30,32 +28,20 @@ export interface GenerateBatchOptions extends Omit<GenerateOptions, 'state' | 'o
 }
 
 /** What generateBatch needs of a model (RecurrentGemma implements it). */
+export type BatchGenerationModel = GenerationModel & BatchForwardHost;
+
+/** A generation host whose model can also run batched steps. */
 export interface BatchGenerationHost extends GenerationHost {
-  forwardBatch: BatchForwardHost['forwardBatch'];
+  readonly model: BatchGenerationModel;
 }
 
 function isPrompt(v: unknown): v is Prompt {
   return typeof v === 'string' || Array.isArray(v) || v instanceof Int32Array;
 }
 
-/** Drains one stream into a Completion. */
-async function collect(stream: AsyncGenerator<GenerationChunk, void, undefined>): Promise<Completion> {
-  const parts: string[] = [];
-  const tokens: number[] = [];
-  let last: GenerationChunk | undefined;
-  for await (const chunk of stream) {
-    parts.push(chunk.text);
-    tokens.push(chunk.token);
-    last = chunk;
-  }
-  return { text: parts.join(''), tokens, finishReason: last!.finishReason!, promptTokens: last!.promptTokens!, generatedTokens: last!.generatedTokens! };
-}
-
 /** Runs every request to completion; resolves to their completions in request order. */
 export async function generateBatch(
-  model: BatchGenerationHost,
-  tokenizer: Tokenizer | null,
-  dir: string,
+  host: BatchGenerationHost,
   requests: readonly (Prompt | BatchRequest)[],
   options: GenerateBatchOptions = {},
 ): Promise<Completion[]> {
@@ -65,14 +51,8 @@ export async function generateBatch(
   const { onToken, maxBatch, prefillChunk, batcher: given, ...shared } = options;
   if (onToken !== undefined && typeof onToken !== 'function') throw new InvalidArgumentError('onToken must be a function');
   if (given !== undefined && !(given instanceof ForwardBatcher)) throw new InvalidArgumentError('batcher must be a ForwardBatcher');
-  const batcher = given ?? new ForwardBatcher(model, { maxBatch, prefillChunk });
-  const host: GenerationHost = {
-    config: model.config,
-    createState: () => model.createState(),
-    checkTokens: (t) => model.checkTokens(t),
-    forward: (state: ModelState, tokens) => batcher.forward(state, tokens),
-    stateOwner: model,
-  };
+  const batcher = given ?? new ForwardBatcher(host.model, { maxBatch, prefillChunk });
+  const forward: ForwardFn = (state, ids) => batcher.enqueue(state, ids);
   // Validate every request before any of them starts.
   const runs = requests.map((r, i) => {
     const req: BatchRequest = isPrompt(r) ? { prompt: r } : (r as BatchRequest);
@@ -92,9 +72,9 @@ export async function generateBatch(
           }
         : {}),
     };
-    return generate(host, tokenizer, dir, req.prompt, merged); // validates now, runs when consumed
+    return generate(host, req.prompt, merged, forward); // validates now, runs when consumed
   });
-  const settled = await Promise.allSettled(runs.map(collect));
+  const settled = await Promise.allSettled(runs.map(collectCompletion));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<Completion>).value);

@@ -4,7 +4,7 @@
  * characters only, stop strings held back) as chunks of an async iterable.
  */
 import { InvalidArgumentError, TokenizerError } from '../errors';
-import { ModelState } from '../state';
+import { ModelState } from '../state/state';
 import type { Tokenizer } from '../tokenizer';
 import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk, type FinishReason, type ResolvedGenerateOptions } from './options';
 import { randomSeed, Xoshiro128 } from './rng';
@@ -16,18 +16,32 @@ import { TextStreamDecoder } from './stream';
 export type Prompt = string | readonly number[] | Int32Array;
 
 /** What the loop needs from a model (RecurrentGemma implements it). */
-export interface GenerationHost {
+export interface GenerationModel {
   readonly config: { readonly vocabSize: number; readonly eosTokenId: number };
   createState(): ModelState;
-  forward(state: ModelState, tokens: readonly number[] | Int32Array): Promise<Float32Array>;
+  /** Validates token ids once, at the boundary, into an Int32Array. */
   checkTokens(tokens: readonly number[] | Int32Array): Int32Array;
-  /** The object states must belong to, when it is not the host itself (a host wrapping a model). */
-  readonly stateOwner?: unknown;
+  /** @internal forward() for ids already checked (prompt ids via checkTokens, sampled ids by construction). */
+  forwardTokens(state: ModelState, tokens: Int32Array): Promise<Float32Array>;
 }
 
+/**
+ * What generation runs on: the model, its tokenizer (null when the folder has none) and the folder
+ * they came from (named in errors). A RecurrentGemma builds one for itself.
+ */
+export interface GenerationHost {
+  readonly model: GenerationModel;
+  readonly tokenizer: Tokenizer | null;
+  readonly dir: string;
+}
+
+/** Advances a state by already-validated ids; the loop's only way to run the model. */
+export type ForwardFn = (state: ModelState, tokens: Int32Array) => Promise<Float32Array>;
+
 /** Token ids that end generation unless ignoreEos: `<eos>` and, when the vocabulary has it, `<end_of_turn>`. */
-export function defaultStopTokens(host: GenerationHost, tokenizer: Tokenizer | null): number[] {
-  const ids = [tokenizer?.eosId ?? host.config.eosTokenId];
+export function defaultStopTokens(host: GenerationHost): number[] {
+  const { tokenizer } = host;
+  const ids = [tokenizer?.eosId ?? host.model.config.eosTokenId];
   if (tokenizer?.endOfTurnId !== undefined) ids.push(tokenizer.endOfTurnId);
   return ids;
 }
@@ -41,7 +55,7 @@ export function requireTokenizer(tokenizer: Tokenizer | null, dir: string, what:
 /** A generation request checked and ready to run. */
 interface Plan {
   host: GenerationHost;
-  tokenizer: Tokenizer | null;
+  forward: ForwardFn;
   /** The caller's state, or undefined for a fresh one made (and disposed) by the run. */
   state: ModelState | undefined;
   promptIds: Int32Array;
@@ -49,31 +63,34 @@ interface Plan {
   stopTokens: Set<number>;
 }
 
-function plan(host: GenerationHost, tokenizer: Tokenizer | null, dir: string, prompt: Prompt, options: GenerateOptions | undefined): Plan {
-  const o = resolveGenerateOptions(options, host.config.vocabSize);
+function plan(host: GenerationHost, prompt: Prompt, options: GenerateOptions | undefined, forward: ForwardFn): Plan {
+  const { model, tokenizer, dir } = host;
+  const o = resolveGenerateOptions(options, model.config.vocabSize);
   if (o.state !== undefined && !(o.state instanceof ModelState)) throw new InvalidArgumentError('state must be a ModelState');
-  if (o.state !== undefined && o.state.owner !== (host.stateOwner ?? host)) throw new InvalidArgumentError('state belongs to a different model');
+  if (o.state !== undefined && o.state.owner !== (model as unknown)) throw new InvalidArgumentError('state belongs to a different model');
   if (o.stop.length > 0) requireTokenizer(tokenizer, dir, 'stop strings');
   let ids: Int32Array;
   if (typeof prompt === 'string') {
     const t = requireTokenizer(tokenizer, dir, 'a text prompt');
     // <bos> starts a sequence; a state that already holds tokens is continued without one.
+    // The tokenizer's ids are in the vocabulary: load() refuses a tokenizer larger than vocab_size.
     ids = Int32Array.from(t.encode(prompt, { addBos: (o.state?.position ?? 0) === 0 }));
   } else if (Array.isArray(prompt) || prompt instanceof Int32Array) {
     if (prompt.length === 0) throw new InvalidArgumentError('prompt must not be empty');
-    ids = Int32Array.from(host.checkTokens(prompt));
+    ids = Int32Array.from(model.checkTokens(prompt)); // a copy: the caller may change its array meanwhile
   } else {
     throw new InvalidArgumentError('prompt must be a string, an array of token ids or an Int32Array');
   }
   if (ids.length === 0) throw new InvalidArgumentError('prompt must not be empty');
-  const stopTokens = new Set([...o.stopTokens, ...(o.ignoreEos ? [] : defaultStopTokens(host, tokenizer))]);
-  return { host, tokenizer, state: o.state, promptIds: ids, options: o, stopTokens };
+  const stopTokens = new Set([...o.stopTokens, ...(o.ignoreEos ? [] : defaultStopTokens(host))]);
+  return { host, forward, state: o.state, promptIds: ids, options: o, stopTokens };
 }
 
 async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
-  const { host, tokenizer, options: o } = p;
+  const { options: o, forward } = p;
+  const { tokenizer } = p.host;
   o.signal?.throwIfAborted();
-  const state = p.state ?? host.createState();
+  const state = p.state ?? p.host.model.createState();
   try {
     const rng = new Xoshiro128(o.seed ?? randomSeed());
     const decoder = tokenizer ? new TextStreamDecoder((ids) => tokenizer.decode(ids, { skipSpecialTokens: true })) : null;
@@ -86,7 +103,7 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
       return m.stop !== undefined ? m.text : m.text + stopper.flush();
     };
 
-    let logits = await host.forward(state, p.promptIds);
+    let logits = await forward(state, p.promptIds);
     for (let generated = 1; ; generated++) {
       const scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits, recent, o.repetitionPenalty) : logits;
       const token = sampleToken(scored, o, rng);
@@ -111,7 +128,7 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
         recent.push(token);
         if (recent.length > lookback) recent.shift();
       }
-      logits = await host.forward(state, [token]);
+      logits = await forward(state, Int32Array.of(token)); // sampled from V logits: in range
     }
   } finally {
     if (p.state === undefined) state.dispose();
@@ -121,26 +138,26 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
 /**
  * Streams a continuation of `prompt` as chunks `{ token, text }`; the last chunk also has
  * `finishReason`, `promptTokens` and `generatedTokens`. Options are validated before this returns.
+ * `forward` runs the model (default: the model alone; generateBatch passes a batcher's).
  */
-export function generate(host: GenerationHost, tokenizer: Tokenizer | null, dir: string, prompt: Prompt, options?: GenerateOptions): AsyncGenerator<GenerationChunk, void, undefined> {
-  return run(plan(host, tokenizer, dir, prompt, options));
+export function generate(host: GenerationHost, prompt: Prompt, options?: GenerateOptions, forward?: ForwardFn): AsyncGenerator<GenerationChunk, void, undefined> {
+  return run(plan(host, prompt, options, forward ?? ((state, ids) => host.model.forwardTokens(state, ids))));
 }
 
-/** Collects a whole generation. */
-export async function complete(host: GenerationHost, tokenizer: Tokenizer | null, dir: string, prompt: Prompt, options?: GenerateOptions): Promise<Completion> {
+/** Drains a generation stream into a Completion (its text, tokens, finish reason and counts). */
+export async function collectCompletion(stream: AsyncIterable<GenerationChunk>): Promise<Completion> {
   const parts: string[] = [];
   const tokens: number[] = [];
   let last: GenerationChunk | undefined;
-  for await (const chunk of generate(host, tokenizer, dir, prompt, options)) {
+  for await (const chunk of stream) {
     parts.push(chunk.text);
     tokens.push(chunk.token);
     last = chunk;
   }
-  return {
-    text: parts.join(''),
-    tokens,
-    finishReason: last!.finishReason!,
-    promptTokens: last!.promptTokens!,
-    generatedTokens: last!.generatedTokens!,
-  };
+  return { text: parts.join(''), tokens, finishReason: last!.finishReason!, promptTokens: last!.promptTokens!, generatedTokens: last!.generatedTokens! };
+}
+
+/** Collects a whole generation. */
+export async function complete(host: GenerationHost, prompt: Prompt, options?: GenerateOptions): Promise<Completion> {
+  return collectCompletion(generate(host, prompt, options));
 }

@@ -1,8 +1,6 @@
-/** Text generation: sampling (pure functions), PRNG, stop strings, streaming detokenization, the decode loop. */
+/** Text generation: options, the decode loop, batched generation and the sampling pieces (sampling.ts). */
 export * from './options';
-export * from './sampler';
-export { Xoshiro128, randomSeed, type Rng } from './rng';
-export { StopStringMatcher, type StopMatch } from './stop';
-export { TextStreamDecoder, type DecodeFn } from './stream';
-export { generate, complete, defaultStopTokens, type Prompt, type GenerationHost } from './generate';
-export { generateBatch, type BatchRequest, type GenerateBatchOptions, type BatchGenerationHost } from './batch';
+export * from './sampling';
+export { generate, complete, collectCompletion, defaultStopTokens, requireTokenizer, type Prompt, type GenerationHost, type GenerationModel, type ForwardFn } from './generate';
+export { generateBatch, type BatchRequest, type GenerateBatchOptions, type BatchGenerationHost, type BatchGenerationModel } from './batch';
+export { ForwardBatcher, type ForwardBatcherOptions, type ForwardBatcherStats, type BatchForwardHost } from './batcher';

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { expectedTensors, parseConfig } from '../../lib/checkpoint';
 import { rng } from '../../lib/synth';
 
 export type StorageDType = 'F32' | 'BF16' | 'F16';
@@ -96,54 +97,24 @@ export function hfConfig(c: TinyConfig): Record<string, unknown> {
   };
 }
 
-/** Tensor names and shapes in file order, with the scale of their random values. */
+/**
+ * Scale (and mean) of a tensor's random values, by role: matrices ~ 1/sqrt(fan-in) so activations
+ * stay O(1), the RG-LRU's recurrent_param around -1 (a decay a = sigmoid(-1)^8 neither 0 nor 1),
+ * Conv1D taps 0.5, norms and biases 0.1.
+ */
+function initScale(name: string, shape: readonly number[]): { std: number; mean?: number } {
+  if (name.endsWith('rg_lru.recurrent_param')) return { std: 0.5, mean: -1 };
+  if (name.endsWith('conv_1d.weight')) return { std: 0.5 };
+  if (name.endsWith('bias') || shape.length < 2) return { std: 0.1 };
+  return { std: 1 / Math.sqrt(shape[shape.length - 1]!) };
+}
+
+/**
+ * Tensor names and shapes in file order (taken from lib/checkpoint/tensors.ts, the one TypeScript
+ * table; the official goldens check the names independently), with the scale of their random values.
+ */
 export function tensorSpecs(c: TinyConfig): Array<{ name: string; shape: number[]; std: number; mean?: number }> {
-  const D = c.width, F = c.mlpWidth, L = c.lruWidth, H = c.numHeads, hd = D / H, bw = L / H;
-  const specs: Array<{ name: string; shape: number[]; std: number; mean?: number }> = [
-    { name: 'model.embed_tokens.weight', shape: [c.vocabSize, D], std: 1 / Math.sqrt(D) },
-    { name: 'model.final_norm.weight', shape: [D], std: 0.1 },
-  ];
-  for (let i = 0; i < c.numLayers; i++) {
-    const kind = c.blockPattern[i % c.blockPattern.length];
-    const p = `model.layers.${i}.`;
-    specs.push(
-      { name: `${p}temporal_pre_norm.weight`, shape: [D], std: 0.1 },
-      { name: `${p}channel_pre_norm.weight`, shape: [D], std: 0.1 },
-      { name: `${p}mlp_block.gate_proj.weight`, shape: [F, D], std: 1 / Math.sqrt(D) },
-      { name: `${p}mlp_block.gate_proj.bias`, shape: [F], std: 0.1 },
-      { name: `${p}mlp_block.up_proj.weight`, shape: [F, D], std: 1 / Math.sqrt(D) },
-      { name: `${p}mlp_block.up_proj.bias`, shape: [F], std: 0.1 },
-      { name: `${p}mlp_block.down_proj.weight`, shape: [D, F], std: 1 / Math.sqrt(F) },
-      { name: `${p}mlp_block.down_proj.bias`, shape: [D], std: 0.1 },
-    );
-    const t = `${p}temporal_block.`;
-    if (kind === 'recurrent') {
-      specs.push(
-        { name: `${t}linear_x.weight`, shape: [L, D], std: 1 / Math.sqrt(D) },
-        { name: `${t}linear_x.bias`, shape: [L], std: 0.1 },
-        { name: `${t}linear_y.weight`, shape: [L, D], std: 1 / Math.sqrt(D) },
-        { name: `${t}linear_y.bias`, shape: [L], std: 0.1 },
-        { name: `${t}linear_out.weight`, shape: [D, L], std: 1 / Math.sqrt(L) },
-        { name: `${t}linear_out.bias`, shape: [D], std: 0.1 },
-        { name: `${t}conv_1d.weight`, shape: [L, 1, 4], std: 0.5 },
-        { name: `${t}conv_1d.bias`, shape: [L], std: 0.1 },
-        { name: `${t}rg_lru.recurrent_param`, shape: [L], std: 0.5, mean: -1 },
-        { name: `${t}rg_lru.input_gate_weight`, shape: [H, bw, bw], std: 1 / Math.sqrt(bw) },
-        { name: `${t}rg_lru.input_gate_bias`, shape: [H, bw], std: 0.1 },
-        { name: `${t}rg_lru.recurrent_gate_weight`, shape: [H, bw, bw], std: 1 / Math.sqrt(bw) },
-        { name: `${t}rg_lru.recurrent_gate_bias`, shape: [H, bw], std: 0.1 },
-      );
-    } else {
-      specs.push(
-        { name: `${t}q_proj.weight`, shape: [H * hd, D], std: 1 / Math.sqrt(D) },
-        { name: `${t}k_proj.weight`, shape: [hd, D], std: 1 / Math.sqrt(D) },
-        { name: `${t}v_proj.weight`, shape: [hd, D], std: 1 / Math.sqrt(D) },
-        { name: `${t}o_proj.weight`, shape: [D, H * hd], std: 1 / Math.sqrt(H * hd) },
-        { name: `${t}o_proj.bias`, shape: [D], std: 0.1 },
-      );
-    }
-  }
-  return specs;
+  return [...expectedTensors(parseConfig(hfConfig(c))).entries()].map(([name, shape]) => ({ name, shape, ...initScale(name, shape) }));
 }
 
 /** Serialises named tensors into safetensors bytes. */

@@ -2,9 +2,9 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { DisposedError, fromNativeError, InvalidArgumentError } from './errors';
-import type { NativeLayerState, NativeState } from './native';
-import { encodeState, type StateModelIdentity } from './state-format';
+import { call, DisposedError, InvalidArgumentError } from '../errors';
+import type { NativeLayerState, NativeState } from '../native';
+import { encodeState, type StateModelIdentity } from './format';
 
 export type LayerState = NativeLayerState;
 
@@ -66,7 +66,7 @@ export class ModelState {
   }
 
   /**
-   * The state as a self-describing, checksummed byte array (format in state-format.ts). Restore
+   * The state as a self-describing, checksummed byte array (format in lib/state/format.ts). Restore
    * it with model.deserializeState(); only the same model (architecture and weights) accepts it,
    * and the restored state continues bit-identically.
    */
@@ -94,6 +94,22 @@ export class ModelState {
     }
   }
 
+  /**
+   * @internal Sets the position without touching the tensors, for benchmarks: a step costs the
+   * same for any state values, so decode at position p can be timed without prefilling p tokens.
+   * The result is not a state any real sequence reaches; never use it for text.
+   */
+  setPositionKeepingTensors(position: number): void {
+    const native = this.handle();
+    call(() => native.writeData(native.readData(), position));
+  }
+
+  /** @internal Restores tensors and position read from a saved state (checked by the caller). */
+  restore(data: Float32Array, position: number): void {
+    const native = this.handle();
+    call(() => native.writeData(data, position));
+  }
+
   /** Forgets everything: position 0, all tensors zero. */
   reset(): void {
     call(() => this.handle().reset());
@@ -109,14 +125,5 @@ export class ModelState {
     if (!this.native) return;
     call(() => this.native!.dispose());
     this.native = null;
-  }
-}
-
-/** Runs a native call, turning its coded errors into the package's error classes. */
-export function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw fromNativeError(e);
   }
 }

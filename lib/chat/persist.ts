@@ -4,9 +4,19 @@
  * as strictly as the state itself: anything malformed is a StateFormatError, never a session
  * whose history disagrees with its state.
  */
-import type { ChatMessage, ChatSessionData } from './chat';
-import { StateFormatError } from './errors';
-import { StateFormatCode } from './state-format';
+import { StateFormatError } from '../errors';
+import { StateFormatCode } from '../state/format';
+import type { ChatMessage } from './template';
+
+/** The plain data of a session besides its model state: enough, with the state, to resume it. */
+export interface ChatSessionData {
+  history: ChatMessage[];
+  /**
+   * Conversation tokens the state has not consumed yet: the last reply's final sampled token,
+   * unless it was a stop token such as `<end_of_turn>` (the template closes the turn instead).
+   */
+  pendingTokens: number[];
+}
 
 /** The metadata key under which a session's data is stored. */
 export const CHAT_METADATA_KEY = 'recurrentgemma.chatSession';

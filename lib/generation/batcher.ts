@@ -7,14 +7,16 @@
  * are fed in chunks of `prefillChunk` tokens so a new prefill never stalls the others' decoding for
  * more than one chunk.
  */
-import { DisposedError, InvalidArgumentError, StateBusyError } from './errors';
-import { ModelState } from './state';
+import { DisposedError, InvalidArgumentError, StateBusyError } from '../errors';
+import { ModelState } from '../state/state';
 
 /** What the batcher needs from a model (RecurrentGemma implements it). */
 export interface BatchForwardHost {
   readonly config: { readonly vocabSize: number };
   forwardBatch(states: readonly ModelState[], tokensPerState: readonly (readonly number[] | Int32Array)[], options?: { allLogits?: boolean | readonly boolean[] }): Promise<Float32Array[]>;
   checkTokens(tokens: readonly number[] | Int32Array): Int32Array;
+  /** @internal forwardBatch() for arguments already checked (one allLogits flag per state). */
+  forwardChecked(states: readonly ModelState[], tokensPerState: readonly Int32Array[], allLogits: readonly boolean[]): Promise<Float32Array[]>;
 }
 
 /** Options of new ForwardBatcher(). */
@@ -88,16 +90,27 @@ export class ForwardBatcher {
       if (this.queued.has(state)) throw new StateBusyError('the state already has a forward call waiting in this batcher');
       const allLogits = options.allLogits ?? false;
       if (typeof allLogits !== 'boolean') throw new InvalidArgumentError('allLogits must be a boolean');
-      const ids = Int32Array.from(this.host.checkTokens(tokens));
-      return new Promise<Float32Array>((resolve, reject) => {
-        const logits = allLogits ? new Float32Array(ids.length * this.host.config.vocabSize) : null;
-        this.queue.push({ state, tokens: ids, done: 0, allLogits, logits, resolve, reject });
-        this.queued.add(state);
-        this.schedule();
-      });
+      // A copy: the caller may change its array while the call waits for its step.
+      return this.enqueue(state, Int32Array.from(this.host.checkTokens(tokens)), allLogits);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * @internal forward() for callers that checked `ids` already (the generation loop) and own the
+   * state: queues without validating again.
+   */
+  enqueue(state: ModelState, ids: Int32Array, allLogits = false): Promise<Float32Array> {
+    // A shared batcher may serve another model than the generation's: refuse its states here.
+    if (state.owner !== (this.host as unknown)) return Promise.reject(new InvalidArgumentError('state belongs to a different model'));
+    if (this.queued.has(state)) return Promise.reject(new StateBusyError('the state already has a forward call waiting in this batcher'));
+    return new Promise<Float32Array>((resolve, reject) => {
+      const logits = allLogits ? new Float32Array(ids.length * this.host.config.vocabSize) : null;
+      this.queue.push({ state, tokens: ids, done: 0, allLogits, logits, resolve, reject });
+      this.queued.add(state);
+      this.schedule();
+    });
   }
 
   private schedule(): void {
@@ -125,10 +138,10 @@ export class ForwardBatcher {
     }
     const pieces = batch.map((r) => r.tokens.subarray(r.done, Math.min(r.tokens.length, r.done + this.prefillChunk)));
     try {
-      const out = await this.host.forwardBatch(
+      const out = await this.host.forwardChecked(
         batch.map((r) => r.state),
         pieces,
-        { allLogits: batch.map((r) => r.allLogits) },
+        batch.map((r) => r.allLogits),
       );
       this.stats.steps++;
       this.stats.sequenceSteps += batch.length;

@@ -21,9 +21,12 @@
  */
 import { createHash } from 'crypto';
 
-import type { BlockType, ModelConfig } from './checkpoint/config';
-import type { ModelFingerprint } from './checkpoint/fingerprint';
-import { StateFormatError } from './errors';
+import type { ModelConfig } from '../checkpoint/config';
+import type { ModelFingerprint } from '../checkpoint/fingerprint';
+import { StateFormatError } from '../errors';
+import { STATE_BYTES_PER_VALUE, STATE_DTYPE, stateLayout, type StateDType, type StateLayerLayout } from './layout';
+
+export type { StateLayerLayout } from './layout';
 
 export const STATE_MAGIC = Uint8Array.from([0x52, 0x47, 0x53, 0x54, 0x41, 0x54, 0x45, 0x00]); // "RGSTATE\0"
 export const STATE_FORMAT_VERSION = 1;
@@ -65,13 +68,6 @@ export interface StateModelSummary {
   convWidth: number;
 }
 
-/** One layer's share of the payload. */
-export interface StateLayerLayout {
-  kind: BlockType;
-  /** Number of float32 values. */
-  floats: number;
-}
-
 /** The JSON header of a saved state. */
 export interface StateHeader {
   format: 'recurrentgemma-state';
@@ -79,7 +75,7 @@ export interface StateHeader {
   /** Tokens the state had consumed. */
   position: number;
   /** Element type of the payload. */
-  dtype: 'F32';
+  dtype: StateDType;
   layers: StateLayerLayout[];
   /** Hex SHA-256 of the payload bytes. */
   payloadSha256: string;
@@ -91,11 +87,6 @@ export interface StateHeader {
 export interface StateModelIdentity {
   config: ModelConfig;
   fingerprint: ModelFingerprint;
-}
-
-/** The payload layout a model's state has, layer by layer (matches native/model/state.cc). */
-export function stateLayout(c: ModelConfig): StateLayerLayout[] {
-  return c.blockTypes.map((kind) => ({ kind, floats: kind === 'recurrent' ? c.lruWidth * c.convWidth : 2 * c.window * c.headDim }));
 }
 
 function summarize(c: ModelConfig): StateModelSummary {
@@ -128,7 +119,7 @@ export function encodeState(model: StateModelIdentity, data: Float32Array, posit
     format: 'recurrentgemma-state',
     model: { fingerprint: { config: model.fingerprint.config, weights: model.fingerprint.weights }, summary: summarize(model.config) },
     position,
-    dtype: 'F32',
+    dtype: STATE_DTYPE,
     layers,
     payloadSha256: sha256(payload),
     ...(metadata === undefined ? {} : { metadata }),
@@ -161,7 +152,7 @@ function checkHeader(raw: unknown): StateHeader {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('is not a JSON object');
   const h = raw as Record<string, unknown>;
   if (h.format !== 'recurrentgemma-state') bad(`has format ${JSON.stringify(h.format)}, expected "recurrentgemma-state"`);
-  if (h.dtype !== 'F32') bad(`has dtype ${JSON.stringify(h.dtype)}; this version reads F32 only`);
+  if (h.dtype !== STATE_DTYPE) bad(`has dtype ${JSON.stringify(h.dtype)}; this version reads ${STATE_DTYPE} only`);
   if (typeof h.position !== 'number' || !Number.isSafeInteger(h.position) || h.position < 0) bad(`has an invalid position ${JSON.stringify(h.position)}`);
   if (typeof h.payloadSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(h.payloadSha256)) bad('has no valid payloadSha256');
   const m = h.model as Record<string, unknown> | undefined;
@@ -214,7 +205,7 @@ export function decodeState(bytes: Uint8Array): DecodedState {
   }
   const header = checkHeader(parsed);
   const floats = header.layers.reduce((s, l) => s + l.floats, 0);
-  if (floats * 4 !== P) fail(StateFormatCode.BAD_HEADER, `header layout has ${floats} floats but the payload is ${P} bytes`);
+  if (floats * STATE_BYTES_PER_VALUE !== P) fail(StateFormatCode.BAD_HEADER, `header layout has ${floats} floats but the payload is ${P} bytes`);
   const payload = bytes.subarray(payloadStart, total);
   if (sha256(payload) !== header.payloadSha256) fail(StateFormatCode.CHECKSUM, 'payload checksum mismatch; the state tensors are corrupted');
   const data = new Float32Array(floats);

@@ -7,14 +7,15 @@
  * key/value head, as RecurrentGemma's own attention layers) and multi-head attention (num_heads
  * key/value heads). Its cache holds keys and values for every token of the context.
  */
-import type { ModelConfig } from './checkpoint/config';
+import type { ModelConfig } from '../checkpoint/config';
+import { attentionLayerFloats, STATE_BYTES_PER_VALUE, stateFloatsByKind } from './layout';
 
 /** The config fields the sizes depend on. */
 export type StateSizeConfig = Pick<ModelConfig, 'lruWidth' | 'convWidth' | 'window' | 'headDim' | 'numHeads' | 'numLayers' | 'blockTypes'>;
 
 /** Options of stateSizeReport(). */
 export interface StateSizeOptions {
-  /** Bytes per element of RecurrentGemma's state (4: this runtime keeps it in float32). */
+  /** Bytes per element of RecurrentGemma's state (default STATE_BYTES_PER_VALUE: this runtime keeps it in float32). */
   stateBytesPerElement?: number;
   /** Bytes per element of the transformer's KV cache (2: float16/bfloat16, the usual cache dtype). */
   kvBytesPerElement?: number;
@@ -49,27 +50,28 @@ export interface StateSizeReport {
   assumption: string;
 }
 
+/** A context length: at least one token (a row for an empty context says nothing). */
 function positiveInt(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RangeError(`${what} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new RangeError(`${what} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
 /** Computes RecurrentGemma's per-sequence state size and a same-shape transformer's KV cache at each context length. */
 export function stateSizeReport(config: StateSizeConfig, contextLengths: readonly number[], options: StateSizeOptions = {}): StateSizeReport {
-  const sb = options.stateBytesPerElement ?? 4;
+  const sb = options.stateBytesPerElement ?? STATE_BYTES_PER_VALUE;
   const kb = options.kvBytesPerElement ?? 2;
   if (!(sb > 0) || !(kb > 0)) throw new RangeError('bytes per element must be positive');
-  const L = config.lruWidth, K = config.convWidth, W = config.window, hd = config.headDim, H = config.numHeads;
+  const hd = config.headDim, H = config.numHeads, W = config.window;
   const layers = config.blockTypes.length;
   const recurrentLayers = config.blockTypes.filter((b) => b === 'recurrent').length;
   const attentionLayers = layers - recurrentLayers;
-  // Recurrent layer: RG-LRU hidden state [L] + the last K-1 Conv1D inputs [K-1, L].
-  const recurrentBytes = recurrentLayers * (L + (K - 1) * L) * sb;
-  // Local-attention layer: one key and one value head of hd for each of the W window slots.
-  const attentionBytes = attentionLayers * 2 * W * hd * sb;
+  const floats = stateFloatsByKind(config);
+  const recurrentBytes = floats.recurrent * sb;
+  const attentionBytes = floats.attention * sb;
   const stateBytes = recurrentBytes + attentionBytes;
-  const mqaBytesPerToken = layers * 2 * 1 * hd * kb;
-  const mhaBytesPerToken = layers * 2 * H * hd * kb;
+  // Every layer caches one key and one value per token: one head (MQA) or H heads (MHA).
+  const mqaBytesPerToken = layers * attentionLayerFloats(hd, 1) * kb;
+  const mhaBytesPerToken = layers * H * attentionLayerFloats(hd, 1) * kb;
   const rows = contextLengths.map((n, i) => {
     const contextLength = positiveInt(n, `contextLengths[${i}]`);
     return { contextLength, stateBytes, transformerMqaBytes: contextLength * mqaBytesPerToken, transformerMhaBytes: contextLength * mhaBytesPerToken };

@@ -1,0 +1,79 @@
+/**
+ * Chat templates: Gemma's turn format, or the folder's Jinja chat_template, rendered for a whole
+ * conversation or for just the text one new user turn adds.
+ */
+import { Template } from '@huggingface/jinja';
+
+import { InvalidArgumentError, TokenizerError } from '../errors';
+
+/** Who wrote a message ('assistant' is rendered as Gemma's 'model' role). */
+export type ChatRole = 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+/** Gemma's format, used when the folder has no chat_template. */
+function gemmaFormat(messages: readonly ChatMessage[], addGenerationPrompt: boolean, bosToken: string): string {
+  let out = bosToken;
+  messages.forEach((m, i) => {
+    if ((m.role === 'user') !== (i % 2 === 0)) throw new InvalidArgumentError('conversation roles must alternate user/assistant/user/assistant/...');
+    out += `<start_of_turn>${m.role === 'assistant' ? 'model' : m.role}\n${m.content.trim()}<end_of_turn>\n`;
+  });
+  return addGenerationPrompt ? out + '<start_of_turn>model\n' : out;
+}
+
+/** Marks where the previous reply's content goes, to cut the template output right after it. */
+const REPLY_SENTINEL = '\u2063RG_PREVIOUS_REPLY\u2063';
+
+/** Renders conversations with the folder's Jinja chat template, or Gemma's format without one. */
+export class ChatTemplate {
+  /** The Jinja source, or undefined for the built-in Gemma format. */
+  readonly source: string | undefined;
+  private readonly bosToken: string;
+  private readonly template: Template | undefined;
+
+  constructor(source: string | undefined, bosToken: string) {
+    this.source = source;
+    this.bosToken = bosToken;
+    if (source !== undefined) {
+      try {
+        this.template = new Template(source);
+      } catch (e) {
+        throw new TokenizerError(`the chat template does not parse: ${(e as Error).message}`, 'ERR_RG_CHAT_TEMPLATE');
+      }
+    }
+  }
+
+  /** The text of a whole conversation, ending with the model's header when addGenerationPrompt. */
+  render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+    if (!this.template) return gemmaFormat(messages, addGenerationPrompt, this.bosToken);
+    try {
+      return this.template.render({
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        bos_token: this.bosToken,
+        add_generation_prompt: addGenerationPrompt,
+      });
+    } catch (e) {
+      throw new InvalidArgumentError(`the chat template rejected the conversation: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The text a new user turn adds after `history` (empty, or ending with the model's reply): the
+   * template's closing of that reply, the user message and the model header. The reply itself is
+   * not included: the state already consumed it as generated.
+   */
+  turnText(history: readonly ChatMessage[], user: string): string {
+    const messages: ChatMessage[] = [...history, { role: 'user', content: user }];
+    if (history.length === 0) return this.render(messages, true);
+    const last = history.length - 1;
+    if (history[last]!.role !== 'assistant') throw new InvalidArgumentError('the history must end with a reply before the next user turn');
+    messages[last] = { role: 'assistant', content: REPLY_SENTINEL };
+    const rendered = this.render(messages, true);
+    const at = rendered.lastIndexOf(REPLY_SENTINEL);
+    if (at < 0) throw new InvalidArgumentError('the chat template does not render the previous reply, so turns cannot be appended');
+    return rendered.slice(at + REPLY_SENTINEL.length);
+  }
+}
