@@ -1,6 +1,7 @@
 // Module entry: registers the native classes and the kernel functions.
 #include <napi.h>
 
+#include "../kernels/dispatch.h"
 #include "../runtime/cpu_features.h"
 #include "../runtime/thread_pool.h"
 #include "addon_data.h"

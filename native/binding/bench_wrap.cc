@@ -6,7 +6,7 @@
 
 #include "../bench/kernel_case.h"
 #include "../bench/machine_limits.h"
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 #include "../runtime/owned_buffer.h"
 #include "convert.h"
 

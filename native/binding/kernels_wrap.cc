@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 #include "convert.h"
 
 namespace rg::binding {

@@ -3,7 +3,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 #include "addon_data.h"
 #include "convert.h"
 #include "state_wrap.h"

@@ -19,7 +19,7 @@
 #include "../model/griffin.h"
 #include "../model/state.h"
 #include "../model/weights.h"
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 
 namespace {
 

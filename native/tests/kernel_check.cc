@@ -18,7 +18,7 @@
 
 #include "../kernels/kernels.h"
 #include "../kernels/scalar/scalar.h"
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 
 using namespace rg;
 
