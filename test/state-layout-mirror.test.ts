@@ -4,10 +4,10 @@
  * check_config). This holds the two against each other on random configs, and the shared
  * MAX_STATE_BYTES limit at its edge.
  */
-import { MAX_STATE_BYTES, parseConfig, stateBytes } from '../lib/checkpoint/config';
+import { MAX_STATE_BYTES, parseConfig } from '../lib/checkpoint/config';
 import { CheckpointError } from '../lib/errors';
 import { addon } from '../lib/native';
-import { stateLayout } from '../lib/state-format';
+import { stateBytes, stateLayout } from '../lib/state/layout';
 import { nativeConfig, randomConfigs } from './helpers/random-config';
 
 describe('state layout: native and TypeScript agree', () => {

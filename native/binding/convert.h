@@ -69,8 +69,8 @@ inline Napi::Int32Array get_i32(const Napi::Value& v, const std::string& what) {
   return v.As<Napi::Int32Array>();
 }
 
-// The dtype codes JavaScript passes for native tensors (lib/native.ts NativeDType): the safetensors
-// names of the float types, Q8 / Q4 for quantized matrices. False for anything else.
+// The dtype codes JavaScript passes for native tensors (lib/checkpoint/safetensors.ts WeightDType):
+// the safetensors names of the float types, Q8 / Q4 for quantized matrices. False for anything else.
 inline bool parse_dtype(const std::string& name, DType* out) {
   static const struct { const char* name; DType dtype; } kCodes[] = {
       {"F32", DType::F32}, {"BF16", DType::BF16}, {"F16", DType::F16}, {"Q8", DType::Q8}, {"Q4", DType::Q4}};
