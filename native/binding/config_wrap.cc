@@ -33,34 +33,33 @@ ModelConfig read_config(const Napi::Value& v) {
   return c;
 }
 
+// A JS array holding make(item) for each item.
+template <typename T, typename Make>
+static Napi::Array to_array(Napi::Env env, const std::vector<T>& items, Make make) {
+  Napi::Array out = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) out.Set(static_cast<uint32_t>(i), make(items[i]));
+  return out;
+}
+
 Napi::Value StateLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::vector<LayerStateLayout> layout = state_layout(read_config(info[0]));
-  Napi::Array out = Napi::Array::New(env, layout.size());
-  for (size_t i = 0; i < layout.size(); ++i) {
-    Napi::Object l = Napi::Object::New(env);
-    l.Set("kind", layout[i].kind == BlockKind::Recurrent ? "recurrent" : "attention");
-    l.Set("offset", static_cast<double>(layout[i].offset));
-    l.Set("floats", static_cast<double>(layout[i].floats));
-    out.Set(static_cast<uint32_t>(i), l);
-  }
-  return out;
+  return to_array(env, state_layout(read_config(info[0])), [&](const LayerStateLayout& l) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kind", l.kind == BlockKind::Recurrent ? "recurrent" : "attention");
+    o.Set("offset", static_cast<double>(l.offset));
+    o.Set("floats", static_cast<double>(l.floats));
+    return o;
+  });
 }
 
 Napi::Value ExpectedTensors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::vector<ExpectedTensor> tensors = expected_tensors(read_config(info[0]));
-  Napi::Array out = Napi::Array::New(env, tensors.size());
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    Napi::Array shape = Napi::Array::New(env, tensors[i].shape.size());
-    for (size_t d = 0; d < tensors[i].shape.size(); ++d)
-      shape.Set(static_cast<uint32_t>(d), static_cast<double>(tensors[i].shape[d]));
-    Napi::Object t = Napi::Object::New(env);
-    t.Set("name", tensors[i].name);
-    t.Set("shape", shape);
-    out.Set(static_cast<uint32_t>(i), t);
-  }
-  return out;
+  return to_array(env, expected_tensors(read_config(info[0])), [&](const ExpectedTensor& t) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", t.name);
+    o.Set("shape", to_array(env, t.shape, [&](int64_t d) { return Napi::Number::New(env, static_cast<double>(d)); }));
+    return o;
+  });
 }
 
 }  // namespace rg::binding
