@@ -68,5 +68,6 @@ echo "sanitize: running the native-facing tests against $RECURRENTGEMMA_ADDON_PA
 timeout "$TIME_LIMIT" npx jest --runInBand \
   test/runtime-errors.test.ts test/concurrency.test.ts test/lifecycle.test.ts test/checkpoint-hostile.test.ts \
   test/checkpoint-validate.test.ts test/checkpoint-fuzz.test.ts test/golden.test.ts \
+  test/state-layout-mirror.test.ts test/tensor-table-mirror.test.ts \
   -t '^(?!.*keeps RSS).*$'
 echo "sanitize: OK — no sanitizer report"
