@@ -125,6 +125,10 @@ export interface NativeAddon {
   NativeState: new (model: NativeModel) => NativeState;
   kernels: NativeKernels;
   cpuInfo(): CpuInfo;
+  /** The native state layout for a config (native/model/state_layout.h), counts in float32 values. */
+  stateLayout(config: NativeConfig): { kind: 'recurrent' | 'attention'; offset: number; floats: number }[];
+  /** The tensors the native loader reads for a config (native/model/tensor_table.h), in checkpoint order. */
+  expectedTensors(config: NativeConfig): { name: string; shape: number[] }[];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

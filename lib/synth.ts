@@ -16,7 +16,7 @@ import { InvalidArgumentError } from './errors';
 export type SynthPreset = '2b' | '9b' | 'tiny';
 export type SynthDType = 'bf16' | 'f32';
 
-/** Hugging Face config.json keys of the presets (SPEC section 1). */
+/** Hugging Face config.json keys of the presets (docs/MODEL.md#released-models). */
 export const SYNTH_PRESETS: Record<SynthPreset, Record<string, number>> = {
   '2b': { vocab_size: 256000, hidden_size: 2560, intermediate_size: 15360, num_hidden_layers: 26, num_attention_heads: 10, lru_width: 2560, attention_window_size: 2048 },
   '9b': { vocab_size: 256000, hidden_size: 4096, intermediate_size: 24576, num_hidden_layers: 38, num_attention_heads: 16, lru_width: 4096, attention_window_size: 2048 },

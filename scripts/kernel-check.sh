@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 OUT=${KERNEL_CHECK_OUT:-tmp/native-tests}
 mkdir -p "$OUT"
 ${CXX:-g++} -std=c++17 -O3 -Wall -Wextra -pthread -o "$OUT/kernel_check" \
-  native/tests/kernel_check.cc native/kernels/scalar/*.cc native/kernels/x86/*.cc native/runtime/cpu_features.cc ${KERNEL_CHECK_FLAGS:-}
+  native/tests/kernel_check.cc native/kernels/scalar/*.cc native/kernels/x86/*.cc native/kernels/dispatch.cc native/runtime/cpu_features.cc ${KERNEL_CHECK_FLAGS:-}
 exec "$OUT/kernel_check" "$@"

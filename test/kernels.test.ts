@@ -157,7 +157,7 @@ function ropeCase(T: number, heads: number, headDim: number, rotaryDims: number,
       for (let t = 0; t < T; t++) for (let h = 0; h < heads; h++) refRope(y, (t * heads + h) * headDim, headDim, rotaryDims, position + t);
       return y;
     },
-    // float32 angles at large positions differ from float64 by ~|theta| * 6e-8 (SPEC 2.6).
+    // float32 angles at large positions differ from float64 by ~|theta| * 6e-8 (docs/MODEL.md#rope).
     tol: 1e-6 + (position + T) * 2e-7,
   };
 }

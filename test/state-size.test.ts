@@ -1,13 +1,13 @@
 /**
  * stateSizeReport: the computed state size must equal what the native engine actually allocates,
- * and the 2B numbers must match the architecture worked out by hand from SPEC section 1.
+ * and the 2B numbers must match the architecture worked out by hand from docs/MODEL.md ("Released models", "State").
  */
 import * as path from 'path';
 
 import { parseConfig, RecurrentGemma } from '../lib';
 import { formatBytes, formatStateSizeReport, stateSizeReport } from '../lib/state/size';
 
-/** The 2B config.json (SPEC section 1). */
+/** The 2B config.json (docs/MODEL.md#released-models). */
 const config2b = parseConfig({
   model_type: 'recurrent_gemma',
   vocab_size: 256000,

@@ -1,6 +1,6 @@
 import type { ModelConfig } from './config';
 
-/** The tensor names and shapes a RecurrentGemma checkpoint must contain (SPEC section 4.2). */
+/** The tensor names and shapes a RecurrentGemma checkpoint must contain (docs/MODEL.md#checkpoint-tensors). */
 export function expectedTensors(c: ModelConfig): Map<string, number[]> {
   const D = c.width, F = c.mlpWidth, L = c.lruWidth, H = c.numHeads, hd = c.headDim, bw = L / H;
   const m = new Map<string, number[]>();

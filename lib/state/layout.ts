@@ -1,9 +1,10 @@
 /**
  * The layout of one sequence's state, per layer: the single TypeScript definition of how many
  * values each layer keeps. The config check (MAX_STATE_BYTES), the state file format, the
- * state-size report and the benchmarks all read it from here; native/model computes the same
- * numbers for the buffers it allocates, and test/state.test.ts holds the two against each other
- * (a state's byteLength and readData() length must equal these counts).
+ * state-size report and the benchmarks all read it from here. native/model/state_layout.h is the
+ * native definition (State allocation, check_config); test/state-layout-mirror.test.ts holds the
+ * two against each other on random configs (through addon.stateLayout), and test/state.test.ts
+ * checks a real state's byteLength and readData() length against these counts.
  *
  * Changing the state's element type means changing STATE_DTYPE / STATE_BYTES_PER_VALUE here and
  * the native allocation, and bumping STATE_FORMAT_VERSION (lib/state/format.ts).

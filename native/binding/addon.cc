@@ -1,10 +1,12 @@
 // Module entry: registers the native classes and the kernel functions.
 #include <napi.h>
 
+#include "../kernels/dispatch.h"
 #include "../runtime/cpu_features.h"
 #include "../runtime/thread_pool.h"
 #include "addon_data.h"
 #include "bench_wrap.h"
+#include "config_wrap.h"
 #include "kernels_wrap.h"
 #include "model_wrap.h"
 #include "quantize_wrap.h"
@@ -47,6 +49,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo));
   exports.Set("bench", define_bench(env));
   exports.Set("quantize", Napi::Function::New(env, Quantize));
+  exports.Set("stateLayout", Napi::Function::New(env, StateLayout));
+  exports.Set("expectedTensors", Napi::Function::New(env, ExpectedTensors));
   return exports;
 }
 

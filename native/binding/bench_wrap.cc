@@ -6,7 +6,7 @@
 
 #include "../bench/kernel_case.h"
 #include "../bench/machine_limits.h"
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 #include "../runtime/owned_buffer.h"
 #include "convert.h"
 
@@ -78,13 +78,8 @@ class KernelCaseWrap : public Napi::ObjectWrap<KernelCaseWrap> {
     Napi::Object o = get_object(info[0], "kernel case");
     bench::CaseSpec s;
     s.kernel = o.Get("kernel").IsString() ? o.Get("kernel").As<Napi::String>().Utf8Value() : "";
-    const std::string dt = o.Get("dtype").IsString() ? o.Get("dtype").As<Napi::String>().Utf8Value() : "BF16";
-    if (dt == "F32") s.dtype = DType::F32;
-    else if (dt == "BF16") s.dtype = DType::BF16;
-    else if (dt == "F16") s.dtype = DType::F16;
-    else if (dt == "Q8") s.dtype = DType::Q8;
-    else if (dt == "Q4") s.dtype = DType::Q4;
-    else fail(env, "ERR_RG_INVALID_ARGUMENT", "dtype must be F32, BF16, F16, Q8 or Q4");
+    const DType bf16 = DType::BF16;
+    s.dtype = get_dtype(o.Get("dtype"), "dtype", true, &bf16);
     const int64_t big = int64_t{1} << 24;
     auto opt = [&](const char* key, int64_t fallback) {
       return o.Get(key).IsUndefined() ? fallback : get_int_prop(o, key, 1, big);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "../kernels/types.h"
+
 namespace rg::binding {
 
 inline Napi::Error make_error(Napi::Env env, const std::string& code, const std::string& message,
@@ -65,6 +67,32 @@ inline Napi::Int32Array get_i32(const Napi::Value& v, const std::string& what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     fail(v.Env(), "ERR_RG_INVALID_ARGUMENT", what + " must be an Int32Array");
   return v.As<Napi::Int32Array>();
+}
+
+// The dtype codes JavaScript passes for native tensors (lib/checkpoint/safetensors.ts WeightDType):
+// the safetensors names of the float types, Q8 / Q4 for quantized matrices. False for anything else.
+inline bool parse_dtype(const std::string& name, DType* out) {
+  static const struct { const char* name; DType dtype; } kCodes[] = {
+      {"F32", DType::F32}, {"BF16", DType::BF16}, {"F16", DType::F16}, {"Q8", DType::Q8}, {"Q4", DType::Q4}};
+  for (const auto& c : kCodes)
+    if (name == c.name) {
+      *out = c.dtype;
+      return true;
+    }
+  return false;
+}
+
+// Reads a dtype code (`fallback` when v is undefined and a fallback is given); quantized codes
+// only when `allow_quantized`. Fails with ERR_RG_INVALID_ARGUMENT naming `what` and the value.
+inline DType get_dtype(const Napi::Value& v, const std::string& what, bool allow_quantized,
+                       const DType* fallback = nullptr) {
+  if (fallback && v.IsUndefined()) return *fallback;
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  DType t;
+  if (!parse_dtype(s, &t) || (!allow_quantized && (t == DType::Q8 || t == DType::Q4)))
+    fail(v.Env(), "ERR_RG_INVALID_ARGUMENT",
+         what + " must be F32, BF16, F16" + (allow_quantized ? ", Q8 or Q4" : "") + ", got '" + s + "'");
+  return t;
 }
 
 }  // namespace rg::binding

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 #include "convert.h"
 
 namespace rg::binding {
@@ -40,14 +40,7 @@ static Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const KernelTable& k = table_for(info[1]);
   const int64_t T = get_int_prop(o, "T", 1, 1 << 16);
   const int64_t rows = get_int_prop(o, "rows", 1, kMax), cols = get_int_prop(o, "cols", 1, kMax);
-  const std::string dt = o.Get("dtype").IsString() ? o.Get("dtype").As<Napi::String>().Utf8Value() : "";
-  DType dtype;
-  if (dt == "F32") dtype = DType::F32;
-  else if (dt == "BF16") dtype = DType::BF16;
-  else if (dt == "F16") dtype = DType::F16;
-  else if (dt == "Q8") dtype = DType::Q8;
-  else if (dt == "Q4") dtype = DType::Q4;
-  else fail(env, "ERR_RG_INVALID_ARGUMENT", "dtype must be F32, BF16, F16, Q8 or Q4");
+  const DType dtype = get_dtype(o.Get("dtype"), "dtype", true);
   const bool quant = dtype == DType::Q8 || dtype == DType::Q4;
   if (quant && cols % kQuantGroup != 0) fail(env, "ERR_RG_INVALID_ARGUMENT", "Q8 / Q4 need cols to be a multiple of 32");
   if (T * cols > kMax || T * rows > kMax) fail(env, "ERR_RG_OUT_OF_RANGE", "input too large", true);

@@ -3,8 +3,9 @@
 #include <set>
 #include <stdexcept>
 
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 #include "addon_data.h"
+#include "config_wrap.h"
 #include "convert.h"
 #include "state_wrap.h"
 
@@ -14,42 +15,6 @@ static std::atomic<uint64_t> next_model_id{1};
 
 // Largest logits array one forward call returns (2^31 floats = 8 GiB, beyond any typed array).
 static constexpr int64_t kMaxOutputFloats = int64_t{1} << 31;
-
-static ModelConfig read_config(const Napi::Object& o) {
-  ModelConfig c;
-  const int64_t big = int64_t{1} << 30;
-  c.vocab_size = get_int_prop(o, "vocabSize", 1, big);
-  c.width = get_int_prop(o, "width", 1, big);
-  c.mlp_width = get_int_prop(o, "mlpWidth", 1, big);
-  c.lru_width = get_int_prop(o, "lruWidth", 1, big);
-  c.num_heads = get_int_prop(o, "numHeads", 1, big);
-  c.head_dim = get_int_prop(o, "headDim", 1, big);
-  c.window = get_int_prop(o, "window", 1, big);
-  c.conv_width = get_int_prop(o, "convWidth", 1, 64);
-  c.logits_soft_cap = static_cast<float>(get_number_prop(o, "logitsSoftCap"));
-  c.rms_norm_eps = static_cast<float>(get_number_prop(o, "rmsNormEps"));
-  c.embed_scale = static_cast<float>(get_number_prop(o, "embedScale"));
-  c.rope_theta = static_cast<float>(get_number_prop(o, "ropeTheta"));
-  c.rope_dims = get_int_prop(o, "ropeDims", 0, big);
-  Napi::Value blocks = o.Get("blockTypes");
-  if (!blocks.IsArray()) fail(o.Env(), "ERR_RG_INVALID_ARGUMENT", "blockTypes must be an array");
-  Napi::Array arr = blocks.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); ++i)
-    c.blocks.push_back(static_cast<BlockKind>(get_int(arr.Get(i), "blockTypes[i]", 0, 1)));
-  const std::string problem = check_config(c);
-  if (!problem.empty()) fail(o.Env(), "ERR_RG_INVALID_CONFIG", "invalid model config: " + problem, true);
-  return c;
-}
-
-static DType read_dtype(const Napi::Value& v, const std::string& name) {
-  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (s == "F32") return DType::F32;
-  if (s == "BF16") return DType::BF16;
-  if (s == "F16") return DType::F16;
-  if (s == "Q8") return DType::Q8;
-  if (s == "Q4") return DType::Q4;
-  fail(v.Env(), "ERR_RG_INVALID_ARGUMENT", "tensor " + name + ": unsupported dtype '" + s + "'");
-}
 
 Napi::Function ModelWrap::Define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
@@ -61,7 +26,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
 // new NativeModel(config, files: string[], tensors: TensorSource[], { threads, simd, weights, hugePages, precision })
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info), id_(next_model_id++) {
   Napi::Env env = info.Env();
-  const ModelConfig config = read_config(get_object(info[0], "config"));
+  const ModelConfig config = read_config(info[0]);
   if (!info[1].IsArray()) fail(env, "ERR_RG_INVALID_ARGUMENT", "files must be an array");
   std::vector<std::string> files;
   Napi::Array fa = info[1].As<Napi::Array>();
@@ -79,7 +44,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     if (!t.Get("name").IsString()) fail(env, "ERR_RG_INVALID_ARGUMENT", "tensor name must be a string");
     s.name = t.Get("name").As<Napi::String>().Utf8Value();
     s.file = static_cast<int32_t>(get_int_prop(t, "file", 0, static_cast<int64_t>(files.size()) - 1));
-    s.dtype = read_dtype(t.Get("dtype"), s.name);
+    s.dtype = get_dtype(t.Get("dtype"), "tensor " + s.name + ": dtype", true);
     if (!t.Get("shape").IsArray()) fail(env, "ERR_RG_INVALID_ARGUMENT", "tensor " + s.name + ": shape must be an array");
     Napi::Array sh = t.Get("shape").As<Napi::Array>();
     if (sh.Length() > 8) fail(env, "ERR_RG_INVALID_ARGUMENT", "tensor " + s.name + ": too many dimensions");

@@ -14,12 +14,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   Napi::Object o = get_object(info[0], "arguments");
   const int64_t big = int64_t{1} << 26;
   const int64_t rows = get_int_prop(o, "rows", 1, big), cols = get_int_prop(o, "cols", 1, big);
-  const std::string dt = o.Get("dtype").IsString() ? o.Get("dtype").As<Napi::String>().Utf8Value() : "";
-  DType dtype;
-  if (dt == "F32") dtype = DType::F32;
-  else if (dt == "BF16") dtype = DType::BF16;
-  else if (dt == "F16") dtype = DType::F16;
-  else fail(env, "ERR_RG_INVALID_ARGUMENT", "dtype must be F32, BF16 or F16");
+  const DType dtype = get_dtype(o.Get("dtype"), "dtype", false);
   const std::string f = o.Get("format").IsString() ? o.Get("format").As<Napi::String>().Utf8Value() : "";
   DType format;
   if (f == "int8") format = DType::Q8;

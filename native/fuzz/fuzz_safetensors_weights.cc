@@ -15,49 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "../kernels/dispatch.h"
 #include "../model/config.h"
 #include "../model/griffin.h"
 #include "../model/state.h"
+#include "../model/tensor_table.h"
 #include "../model/weights.h"
-#include "../runtime/cpu_features.h"
 
 namespace {
-
-struct Expected {
-  std::string name;
-  std::vector<int64_t> shape;
-};
-
-// The tensors rg::Weights looks up for a config (SPEC section 4.2, as lib/checkpoint/tensors.ts).
-std::vector<Expected> expected_tensors(const rg::ModelConfig& c) {
-  const int64_t D = c.width, F = c.mlp_width, L = c.lru_width, H = c.num_heads, hd = c.head_dim, bw = L / H;
-  std::vector<Expected> e = {{"model.embed_tokens.weight", {c.vocab_size, D}}, {"model.final_norm.weight", {D}}};
-  for (size_t i = 0; i < c.blocks.size(); ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    const std::string t = p + "temporal_block.";
-    for (auto& x : std::vector<Expected>{{p + "temporal_pre_norm.weight", {D}}, {p + "channel_pre_norm.weight", {D}},
-                                         {p + "mlp_block.gate_proj.weight", {F, D}}, {p + "mlp_block.gate_proj.bias", {F}},
-                                         {p + "mlp_block.up_proj.weight", {F, D}}, {p + "mlp_block.up_proj.bias", {F}},
-                                         {p + "mlp_block.down_proj.weight", {D, F}}, {p + "mlp_block.down_proj.bias", {D}}})
-      e.push_back(x);
-    if (c.blocks[i] == rg::BlockKind::Recurrent) {
-      for (auto& x : std::vector<Expected>{{t + "linear_x.weight", {L, D}}, {t + "linear_x.bias", {L}},
-                                           {t + "linear_y.weight", {L, D}}, {t + "linear_y.bias", {L}},
-                                           {t + "linear_out.weight", {D, L}}, {t + "linear_out.bias", {D}},
-                                           {t + "conv_1d.weight", {L, 1, c.conv_width}}, {t + "conv_1d.bias", {L}},
-                                           {t + "rg_lru.recurrent_param", {L}},
-                                           {t + "rg_lru.input_gate_weight", {H, bw, bw}}, {t + "rg_lru.input_gate_bias", {H, bw}},
-                                           {t + "rg_lru.recurrent_gate_weight", {H, bw, bw}}, {t + "rg_lru.recurrent_gate_bias", {H, bw}}})
-        e.push_back(x);
-    } else {
-      for (auto& x : std::vector<Expected>{{t + "q_proj.weight", {H * hd, D}}, {t + "k_proj.weight", {hd, D}},
-                                           {t + "v_proj.weight", {hd, D}}, {t + "o_proj.weight", {D, H * hd}},
-                                           {t + "o_proj.bias", {D}}})
-        e.push_back(x);
-    }
-  }
-  return e;
-}
 
 uint64_t elem_size(rg::DType t) { return t == rg::DType::F32 ? 4 : 2; }
 
@@ -102,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Lay the tensors out one after another (with random misalignment), then perturb entries.
   std::vector<rg::TensorSource> tensors;
   uint64_t end = in.ConsumeIntegralInRange<uint64_t>(0, 3);
-  for (const Expected& e : expected_tensors(c)) {
+  for (const rg::ExpectedTensor& e : rg::expected_tensors(c)) {
     rg::TensorSource t;
     t.name = e.name;
     t.shape = e.shape;

@@ -14,7 +14,9 @@ constexpr int64_t kQuantGroup = 32;
 // A weight matrix in PyTorch nn.Linear layout: `rows` outputs, each a contiguous run of `cols`
 // inputs (y = W x). For Q8 the data is int8 [rows, cols]; for Q4 it is packed nibbles
 // [rows, cols / 2] (low nibble = even column, value = nibble - 8); both use `scales`
-// [rows, cols / kQuantGroup]. `row_stride` is in elements (equal to cols unless the view is a slice).
+// [rows, cols / kQuantGroup]. Rows are packed (row r starts row_bytes(dtype, cols) * r bytes in):
+// a view never has a stride of its own, so a slice of rows is a pointer offset plus a smaller
+// `rows`, and the RG-LRU gate blocks are separate [bw, bw] matrices.
 struct Matrix {
   const void* data = nullptr;
   DType dtype = DType::F32;

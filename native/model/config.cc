@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "state_layout.h"
+
 namespace rg {
 
 std::string check_config(const ModelConfig& c) {
@@ -20,10 +22,8 @@ std::string check_config(const ModelConfig& c) {
   if (c.blocks.empty() || c.blocks.size() > 4096) return "num_hidden_layers out of range";
   // The window is tied to no tensor's size, so the state must be bounded on its own (same limit as
   // lib/checkpoint/config.ts). The bounds above keep this sum far below int64 overflow.
-  int64_t state_floats = 0;
-  for (BlockKind b : c.blocks)
-    state_floats += b == BlockKind::Recurrent ? c.lru_width * c.conv_width : 2 * c.window * c.head_dim;
-  if (state_floats * 4 > kMaxStateBytes) return "the state of one sequence would exceed 4 GiB";
+  if (state_floats(c) * static_cast<int64_t>(sizeof(float)) > kMaxStateBytes)
+    return "the state of one sequence would exceed 4 GiB";
   return "";
 }
 

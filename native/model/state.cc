@@ -4,14 +4,8 @@
 
 namespace rg {
 
-State::State(const ModelConfig& c) {
-  int64_t offset = 0;
-  for (BlockKind kind : c.blocks) {
-    layout.push_back({kind, offset});
-    offset += kind == BlockKind::Recurrent ? c.lru_width * c.conv_width  // L + (K-1) L
-                                           : 2 * c.window * c.head_dim;
-  }
-  data.assign(static_cast<size_t>(offset), 0.0f);
+State::State(const ModelConfig& c) : layout(state_layout(c)) {
+  data.assign(static_cast<size_t>(state_floats(c)), 0.0f);
 }
 
 void State::reset() {

@@ -1,20 +1,14 @@
-// The fixed-size inference state of one sequence: per recurrent layer the RG-LRU hidden state [L]
-// and the last K-1 conv inputs [K-1, L]; per attention layer a ring buffer of W keys and values
-// [W, hd] (post-RoPE). One contiguous float buffer, so clone/serialize are plain copies.
+// The fixed-size inference state of one sequence, laid out as state_layout.h says: one contiguous
+// float buffer, so clone/serialize are plain copies.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <vector>
 
 #include "config.h"
+#include "state_layout.h"
 
 namespace rg {
-
-struct LayerStateLayout {
-  BlockKind kind;
-  int64_t offset;  // in floats, into State::data
-  // recurrent: [rg_lru_state L][conv1d_state (K-1) x L]; attention: [keys W x hd][values W x hd]
-};
 
 class State {
  public:

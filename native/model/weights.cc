@@ -70,68 +70,73 @@ Weights::Weights(const ModelConfig& c, const std::vector<std::string>& files,
       throw std::runtime_error("tensor " + t.name + ": listed twice");
   }
 
-  const int64_t D = c.width, F = c.mlp_width, L = c.lru_width, H = c.num_heads, hd = c.head_dim;
-  const int64_t bw = L / H, K = c.conv_width;
-  embed = matrix("model.embed_tokens.weight", c.vocab_size, D);
-  final_norm = vector_f32("model.final_norm.weight", {D});
   layers.resize(c.blocks.size());
-  for (size_t i = 0; i < c.blocks.size(); ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    LayerWeights& l = layers[i];
-    l.kind = c.blocks[i];
-    l.temporal_norm = vector_f32(p + "temporal_pre_norm.weight", {D});
-    l.channel_norm = vector_f32(p + "channel_pre_norm.weight", {D});
-    l.mlp_gate = matrix(p + "mlp_block.gate_proj.weight", F, D);
-    l.mlp_up = matrix(p + "mlp_block.up_proj.weight", F, D);
-    l.mlp_down = matrix(p + "mlp_block.down_proj.weight", D, F);
-    l.bias_gate = vector_f32(p + "mlp_block.gate_proj.bias", {F});
-    l.bias_up = vector_f32(p + "mlp_block.up_proj.bias", {F});
-    l.bias_down = vector_f32(p + "mlp_block.down_proj.bias", {D});
-    const std::string t = p + "temporal_block.";
-    if (l.kind == BlockKind::Recurrent) {
-      RecurrentWeights& r = l.rec;
-      r.linear_x = matrix(t + "linear_x.weight", L, D);
-      r.linear_y = matrix(t + "linear_y.weight", L, D);
-      r.linear_out = matrix(t + "linear_out.weight", D, L);
-      r.bias_x = vector_f32(t + "linear_x.bias", {L});
-      r.bias_y = vector_f32(t + "linear_y.bias", {L});
-      r.bias_out = vector_f32(t + "linear_out.bias", {D});
-      r.conv_w = vector_f32(t + "conv_1d.weight", {L, 1, K});
-      r.conv_b = vector_f32(t + "conv_1d.bias", {L});
-      std::vector<float> a_param = vector_f32(t + "rg_lru.recurrent_param", {L});
-      r.neg_softplus8.resize(L);
-      for (int64_t j = 0; j < L; ++j) {
-        // Stable softplus, switching to identity above 20 as PyTorch does.
-        const float x = a_param[j];
-        const float sp = x > 20.0f ? x : std::log1p(std::exp(x));
-        r.neg_softplus8[j] = -8.0f * sp;
-      }
-      // Gates are stored [head, in, out] (applied as x . W); transpose each block to [out, in].
-      for (const char* gate : {"input_gate_weight", "recurrent_gate_weight"}) {
-        std::vector<float> w = vector_f32(t + "rg_lru." + gate, {H, bw, bw});
-        float* out = reinterpret_cast<float*>(own(sizeof(float) * H * bw * bw, false));
-        for (int64_t h = 0; h < H; ++h)
-          for (int64_t i2 = 0; i2 < bw; ++i2)
-            for (int64_t j = 0; j < bw; ++j) out[(h * bw + j) * bw + i2] = w[(h * bw + i2) * bw + j];
-        std::vector<Matrix>& dst = std::strcmp(gate, "input_gate_weight") == 0 ? r.gate_x : r.gate_a;
-        for (int64_t h = 0; h < H; ++h) dst.push_back(Matrix{out + h * bw * bw, DType::F32, bw, bw, nullptr});
-        stream_bytes_ += sizeof(float) * H * bw * bw;
-      }
+  for (size_t i = 0; i < c.blocks.size(); ++i) layers[i].kind = c.blocks[i];
+  using R = TensorRole;
+  for (const ExpectedTensor& e : expected_tensors(c)) {
+    LayerWeights* l = e.layer >= 0 ? &layers[static_cast<size_t>(e.layer)] : nullptr;
+    switch (e.role) {
+      case R::Embed: embed = matrix(e); break;
+      case R::FinalNorm: final_norm = vector_f32(e); break;
+      case R::TemporalNorm: l->temporal_norm = vector_f32(e); break;
+      case R::ChannelNorm: l->channel_norm = vector_f32(e); break;
+      case R::MlpGate: l->mlp_gate = matrix(e); break;
+      case R::MlpGateBias: l->bias_gate = vector_f32(e); break;
+      case R::MlpUp: l->mlp_up = matrix(e); break;
+      case R::MlpUpBias: l->bias_up = vector_f32(e); break;
+      case R::MlpDown: l->mlp_down = matrix(e); break;
+      case R::MlpDownBias: l->bias_down = vector_f32(e); break;
+      case R::LinearX: l->rec.linear_x = matrix(e); break;
+      case R::LinearXBias: l->rec.bias_x = vector_f32(e); break;
+      case R::LinearY: l->rec.linear_y = matrix(e); break;
+      case R::LinearYBias: l->rec.bias_y = vector_f32(e); break;
+      case R::LinearOut: l->rec.linear_out = matrix(e); break;
+      case R::LinearOutBias: l->rec.bias_out = vector_f32(e); break;
+      case R::ConvWeight: l->rec.conv_w = vector_f32(e); break;
+      case R::ConvBias: l->rec.conv_b = vector_f32(e); break;
+      case R::RecurrentParam: l->rec.neg_softplus8 = neg_softplus8(vector_f32(e)); break;
+      case R::InputGate: l->rec.gate_x = gate_blocks(e); break;
       // Gate biases are [H, bw]: laid out like an [L] vector.
-      r.gate_x_bias = vector_f32(t + "rg_lru.input_gate_bias", {H, bw});
-      r.gate_a_bias = vector_f32(t + "rg_lru.recurrent_gate_bias", {H, bw});
-    } else {
-      AttentionWeights& a = l.att;
-      a.q = matrix(t + "q_proj.weight", H * hd, D);
-      a.k = matrix(t + "k_proj.weight", hd, D);
-      a.v = matrix(t + "v_proj.weight", hd, D);
-      a.o = matrix(t + "o_proj.weight", D, H * hd);
-      a.bias_o = vector_f32(t + "o_proj.bias", {D});
+      case R::InputGateBias: l->rec.gate_x_bias = vector_f32(e); break;
+      case R::RecurrentGate: l->rec.gate_a = gate_blocks(e); break;
+      case R::RecurrentGateBias: l->rec.gate_a_bias = vector_f32(e); break;
+      case R::QProj: l->att.q = matrix(e); break;
+      case R::KProj: l->att.k = matrix(e); break;
+      case R::VProj: l->att.v = matrix(e); break;
+      case R::OProj: l->att.o = matrix(e); break;
+      case R::OProjBias: l->att.bias_o = vector_f32(e); break;
     }
   }
 }
 
-const TensorSource& Weights::find(const std::string& name, std::vector<int64_t> shape) const {
+// The RG-LRU decay exponent per channel: log a = gate_a * (-8 softplus(recurrent_param)).
+std::vector<float> Weights::neg_softplus8(const std::vector<float>& a_param) {
+  std::vector<float> out(a_param.size());
+  for (size_t j = 0; j < a_param.size(); ++j) {
+    // Stable softplus, switching to identity above 20 as PyTorch does.
+    const float x = a_param[j];
+    const float sp = x > 20.0f ? x : std::log1p(std::exp(x));
+    out[j] = -8.0f * sp;
+  }
+  return out;
+}
+
+// Gates are stored [head, in, out] (applied as x . W); each block is transposed once to
+// [out, in] so the ordinary matmul kernel can apply it.
+std::vector<Matrix> Weights::gate_blocks(const ExpectedTensor& e) {
+  const int64_t H = e.shape[0], bw = e.shape[1];
+  std::vector<float> w = vector_f32(e);
+  float* out = reinterpret_cast<float*>(own(sizeof(float) * H * bw * bw, false));
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < bw; ++i)
+      for (int64_t j = 0; j < bw; ++j) out[(h * bw + j) * bw + i] = w[(h * bw + i) * bw + j];
+  std::vector<Matrix> blocks;
+  for (int64_t h = 0; h < H; ++h) blocks.push_back(Matrix{out + h * bw * bw, DType::F32, bw, bw, nullptr});
+  stream_bytes_ += sizeof(float) * H * bw * bw;
+  return blocks;
+}
+
+const TensorSource& Weights::find(const std::string& name, const std::vector<int64_t>& shape) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) throw std::runtime_error("missing tensor " + name);
   if (it->second.shape != shape)
@@ -151,14 +156,16 @@ uint8_t* Weights::own(uint64_t bytes, bool huge) {
   return owned_.back().data();
 }
 
-Matrix Weights::matrix(const std::string& name, int64_t rows, int64_t cols) {
-  const TensorSource& t = find(name, {rows, cols});
+Matrix Weights::matrix(const ExpectedTensor& e) {
+  const std::string& name = e.name;
+  const int64_t rows = e.shape[0], cols = e.shape[1];
+  const TensorSource& t = find(name, e.shape);
   const uint8_t* p = bytes_of(t);
   const bool huge = options_.huge_pages;
   Matrix m{p, t.dtype, rows, cols, nullptr};
   if (is_quantized(t.dtype)) {
     // Pre-quantized (written by `recurrentgemma quantize`): the scales travel as a sibling tensor.
-    const TensorSource& s = find(name + "_scales", {rows, cols / kQuantGroup});
+    const TensorSource& s = find(name + kScalesSuffix, {rows, cols / kQuantGroup});
     if (s.dtype != DType::F32) throw std::runtime_error("tensor " + s.name + " must be F32");
     const uint8_t* sp = bytes_of(s);
     if (huge || reinterpret_cast<uintptr_t>(sp) % 4 != 0) {
@@ -215,10 +222,10 @@ Matrix Weights::matrix(const std::string& name, int64_t rows, int64_t cols) {
   return m;
 }
 
-std::vector<float> Weights::vector_f32(const std::string& name, std::vector<int64_t> shape) {
-  const TensorSource& t = find(name, std::move(shape));
+std::vector<float> Weights::vector_f32(const ExpectedTensor& e) {
+  const TensorSource& t = find(e.name, e.shape);
   if (dtype_size(t.dtype) == 0 || is_quantized(t.dtype))
-    throw std::runtime_error("tensor " + name + " must be F32, BF16 or F16 (only projection matrices may be quantized)");
+    throw std::runtime_error("tensor " + e.name + " must be F32, BF16 or F16 (only projection matrices may be quantized)");
   const uint64_t n = t.nbytes / dtype_size(t.dtype);
   std::vector<float> out(n);
   const uint8_t* p = bytes_of(t);

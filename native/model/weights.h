@@ -12,6 +12,7 @@
 #include "../runtime/mapped_file.h"
 #include "../runtime/owned_buffer.h"
 #include "config.h"
+#include "tensor_table.h"
 
 namespace rg {
 
@@ -80,9 +81,11 @@ class Weights {
   const WeightOptions& options() const { return options_; }
 
  private:
-  const TensorSource& find(const std::string& name, std::vector<int64_t> shape) const;
-  Matrix matrix(const std::string& name, int64_t rows, int64_t cols);
-  std::vector<float> vector_f32(const std::string& name, std::vector<int64_t> shape);
+  const TensorSource& find(const std::string& name, const std::vector<int64_t>& shape) const;
+  Matrix matrix(const ExpectedTensor& e);  // a projection [rows, cols]
+  std::vector<float> vector_f32(const ExpectedTensor& e);  // widened to float32
+  std::vector<Matrix> gate_blocks(const ExpectedTensor& e);  // RG-LRU gate [H, bw, bw], transposed
+  static std::vector<float> neg_softplus8(const std::vector<float>& a_param);
   const uint8_t* bytes_of(const TensorSource& t) const;
 
   std::vector<std::unique_ptr<MappedFile>> files_;

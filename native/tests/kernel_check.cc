@@ -1,5 +1,6 @@
 // Standalone kernel harness (not part of the addon; see scripts/kernel-check.sh):
 //   kernel_check check         every compiled SIMD level vs the scalar reference on random shapes
+//                              (run by CI under ASan/UBSan: scripts/sanitize.sh, from .ci/run)
 //   kernel_check bench [level] matmul throughput (GB/s for T=1, GFLOP/s for batches) + read bandwidth
 #include <immintrin.h>
 
@@ -18,7 +19,7 @@
 
 #include "../kernels/kernels.h"
 #include "../kernels/scalar/scalar.h"
-#include "../runtime/cpu_features.h"
+#include "../kernels/dispatch.h"
 
 using namespace rg;
 

@@ -1,6 +1,6 @@
 /**
  * An independent, deliberately plain float64 implementation of RecurrentGemma written from
- * SPEC.md, used to check the native engine on configurations the golden fixture does not cover.
+ * docs/MODEL.md, used to check the native engine on configurations the golden fixture does not cover.
  * It processes one token at a time (the official decode path), so it also cross-checks the
  * engine's chunked prefill and ring buffer.
  */
