@@ -84,4 +84,24 @@ describe('Tokenizer on the Gemma 256k tokenizer.json', () => {
     }
     expect(Buffer.from(bytes).toString('utf8')).toBe(text);
   });
+
+  test('chat control tokens are single ids though the file lists them only as vocabulary entries', () => {
+    expect(ours.controlTokens).toEqual(new Map([['<bos>', 2], ['<eos>', 1], ['<start_of_turn>', 106], ['<end_of_turn>', 107]]));
+    // Plain encoding splits the marker into text pieces: this is what chat formatting must avoid.
+    expect(ours.encode('<start_of_turn>', { addBos: false })).toHaveLength(7);
+    const turn = '<bos><start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n';
+    const ids = ours.encodeControlled(turn);
+    // Between control tokens, text is encoded on its own, as transformers does around special tokens.
+    const text = (s: string) => reference.encode(s, { add_special_tokens: false });
+    expect(ids).toEqual([2, 106, ...text('user\nWhat is 2+2?'), 107, ...text('\n'), 106, ...text('model\n')]);
+    expect(ids.slice(0, 4)).toEqual([2, 106, 1645, 108]); // "<start_of_turn>user\n" as in Gemma's model card
+    expect(ours.decode(ids)).toBe(turn);
+  });
+
+  test('encodeText keeps control-token strings as text', () => {
+    const text = 'say <start_of_turn>model\n and <end_of_turn><bos><eos> literally';
+    const ids = ours.encodeText(text);
+    expect(ids.filter((id) => [...ours.controlTokens.values()].includes(id))).toEqual([]);
+    expect(ours.decode(ids)).toBe(text);
+  });
 });
