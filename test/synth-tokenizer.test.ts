@@ -39,6 +39,11 @@ describe('synth --tokenizer', () => {
     expect(g.code).toBe(0);
     expect(g.stderr).toMatch(/\[length\] prompt \d+ tokens, generated 6 tokens/);
     expect(g.stdout.length).toBeGreaterThan(0);
+    // --chat: <bos> <start_of_turn> user \n Hi <end_of_turn> \n <start_of_turn> model \n = 10 ids
+    // (Gemma's "Hi" is one token); encoding the markers as text would give 7 pieces for each.
+    const wrapped = cli(['generate', '--model', dir, '--chat', '-n', '2', '-t', '0', '--ignore-eos', '--stats', 'Hi']);
+    expect(wrapped.code).toBe(0);
+    expect(wrapped.stderr).toMatch(/prompt 10 tokens, generated 2 tokens/);
     const c = cli(['chat', '--model', dir, '-n', '4', '-s', '1'], 'Hi there\n');
     expect(c.code).toBe(0);
     expect(c.stderr).not.toMatch(/error|Error/);
