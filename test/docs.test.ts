@@ -66,6 +66,28 @@ describe('extractTypeScriptBlocks', () => {
   });
 });
 
+describe('links in README.md and docs/', () => {
+  test.each(markdownFiles)('%s links only to files and headings that exist', (file) => {
+    const text = fs.readFileSync(path.join(repoRoot, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+    const broken: string[] = [];
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target!)) continue; // http(s), mailto: not checked here
+      const [rel, anchor] = target!.split('#') as [string, string | undefined];
+      const resolved = rel === '' ? path.join(repoRoot, file) : path.join(repoRoot, path.dirname(file), rel);
+      if (!fs.existsSync(resolved)) {
+        broken.push(`${target} (no file)`);
+        continue;
+      }
+      if (anchor && resolved.endsWith('.md')) {
+        // GitHub's heading ids: lower case, punctuation dropped, spaces to hyphens.
+        const ids = [...fs.readFileSync(resolved, 'utf8').matchAll(/^#+\s+(.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
+        if (!ids.includes(anchor)) broken.push(`${target} (no heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
 describe('code blocks in README.md and docs/', () => {
   let work: string;
   let diagnostics = '';
