@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { RecurrentGemma } from '../lib';
+import { RecurrentGemma } from 'recurrentgemma';
 
 export async function main(dir?: string): Promise<string[]> {
   const model = await RecurrentGemma.load(dir);

@@ -3,7 +3,7 @@
  * text. Run: `npx tsx examples/chat.ts /path/to/recurrentgemma-2b-it` (the embedded demo model
  * only knows Python code, so its "replies" are code-like text).
  */
-import { RecurrentGemma } from '../lib';
+import { RecurrentGemma } from 'recurrentgemma';
 
 export async function main(dir?: string): Promise<string[]> {
   const model = await RecurrentGemma.load(dir);

@@ -2,7 +2,7 @@
  * Complete a prompt in one call. Run: `npx tsx examples/generate.ts [model folder]`
  * (without a folder it uses the embedded tiny-python demo model).
  */
-import { RecurrentGemma } from '../lib';
+import { RecurrentGemma } from 'recurrentgemma';
 
 export async function main(dir?: string): Promise<string> {
   const model = await RecurrentGemma.load(dir);

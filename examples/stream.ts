@@ -2,7 +2,7 @@
  * Stream tokens as they are generated, and stop early with an AbortSignal.
  * Run: `npx tsx examples/stream.ts [model folder]`.
  */
-import { RecurrentGemma } from '../lib';
+import { RecurrentGemma } from 'recurrentgemma';
 
 export async function main(dir?: string): Promise<string> {
   const model = await RecurrentGemma.load(dir);

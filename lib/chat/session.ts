@@ -89,7 +89,7 @@ export class ChatSession {
   /** The token ids the next turn would prefill for `text`. */
   turnTokens(text: string): number[] {
     if (typeof text !== 'string') throw new InvalidArgumentError('the chat message must be a string');
-    const ids = this.tokenizer.encode(this.template.turnText(this.messages, text), { addBos: false });
+    const ids = this.template.turnTokens(this.messages, text, this.tokenizer);
     // A template without {{ bos_token }} still needs <bos> at the start of the sequence.
     if (this.state.position === 0 && this.pending.length === 0 && ids[0] !== this.tokenizer.bosId) ids.unshift(this.tokenizer.bosId);
     return [...this.pending, ...ids];

@@ -1,10 +1,14 @@
 /**
  * Chat templates: Gemma's turn format, or the folder's Jinja chat_template, rendered for a whole
- * conversation or for just the text one new user turn adds.
+ * conversation or for just the text one new user turn adds, as text or as token ids. In token ids
+ * the template's control tokens (CONTROL_TOKENS) are single ids and what users wrote is text.
  */
+import { randomUUID } from 'crypto';
+
 import { Template } from '@huggingface/jinja';
 
 import { InvalidArgumentError, TokenizerError } from '../errors';
+import { CONTROL_TOKENS, type Tokenizer } from '../tokenizer';
 
 /** Who wrote a message ('assistant' is rendered as Gemma's 'model' role). */
 export type ChatRole = 'user' | 'assistant';
@@ -19,9 +23,39 @@ function gemmaFormat(messages: readonly ChatMessage[], addGenerationPrompt: bool
   let out = bosToken;
   messages.forEach((m, i) => {
     if ((m.role === 'user') !== (i % 2 === 0)) throw new InvalidArgumentError('conversation roles must alternate user/assistant/user/assistant/...');
-    out += `<start_of_turn>${m.role === 'assistant' ? 'model' : m.role}\n${m.content.trim()}<end_of_turn>\n`;
+    out += `${CONTROL_TOKENS.startOfTurn}${m.role === 'assistant' ? 'model' : m.role}\n${m.content.trim()}${CONTROL_TOKENS.endOfTurn}\n`;
   });
-  return addGenerationPrompt ? out + '<start_of_turn>model\n' : out;
+  return addGenerationPrompt ? `${out}${CONTROL_TOKENS.startOfTurn}model\n` : out;
+}
+
+/**
+ * Stands for a control-token name written inside a message while the template renders, so that
+ * only the template's own markers are control tokens afterwards. Random per process: message text
+ * cannot contain it by accident, and nobody outside this process ever sees it.
+ */
+const ESCAPE = `\u2063rg-${randomUUID()}-`;
+const ESCAPED = new RegExp(`${ESCAPE}(\\d+)\u2063`, 'g');
+
+/** Escapes the control-token names in message contents and maps rendered text segments back. */
+class ContentEscaper {
+  private readonly names: string[];
+  constructor(tokenizer: Tokenizer) {
+    this.names = [...tokenizer.controlTokens.keys()];
+  }
+
+  escape(text: string): string {
+    let out = text;
+    this.names.forEach((name, i) => {
+      out = out.split(name).join(`${ESCAPE}${i}\u2063`);
+    });
+    return out;
+  }
+
+  readonly restore = (segment: string): string => segment.replace(ESCAPED, (_m, i: string) => this.names[Number(i)]!);
+
+  messages(messages: readonly ChatMessage[]): ChatMessage[] {
+    return messages.map((m) => ({ ...m, content: this.escape(m.content) }));
+  }
 }
 
 /** Marks where the previous reply's content goes, to cut the template output right after it. */
@@ -66,6 +100,26 @@ export class ChatTemplate {
    * not included: the state already consumed it as generated.
    */
   turnText(history: readonly ChatMessage[], user: string): string {
+    return this.turnTextOf([...history], user);
+  }
+
+  /**
+   * Token ids of a whole conversation (see render()): the template's control tokens become their
+   * ids, looked up by name in the vocabulary; message contents are always text, so a message that
+   * contains `<start_of_turn>` cannot open a turn of its own.
+   */
+  encode(messages: readonly ChatMessage[], addGenerationPrompt: boolean, tokenizer: Tokenizer): number[] {
+    const escaper = new ContentEscaper(tokenizer);
+    return tokenizer.encodeControlled(this.render(escaper.messages(messages), addGenerationPrompt), escaper.restore);
+  }
+
+  /** Token ids of turnText(), with control tokens and message text told apart as in encode(). */
+  turnTokens(history: readonly ChatMessage[], user: string, tokenizer: Tokenizer): number[] {
+    const escaper = new ContentEscaper(tokenizer);
+    return tokenizer.encodeControlled(this.turnTextOf(escaper.messages(history), escaper.escape(user)), escaper.restore);
+  }
+
+  private turnTextOf(history: ChatMessage[], user: string): string {
     const messages: ChatMessage[] = [...history, { role: 'user', content: user }];
     if (history.length === 0) return this.render(messages, true);
     const last = history.length - 1;

@@ -41,7 +41,7 @@ async function run(promptArg: string | undefined, values: GenerateValues): Promi
     let prompt: Prompt = text;
     if (values.chat) {
       const t = model.tokenizer;
-      prompt = t.encode(new ChatTemplate(t.chatTemplate, t.bosToken).render([{ role: 'user', content: text }], true), { addBos: false });
+      prompt = new ChatTemplate(t.chatTemplate, t.bosToken).encode([{ role: 'user', content: text }], true, t);
     }
     const started = process.hrtime.bigint();
     let firstToken = 0n;

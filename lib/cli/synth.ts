@@ -2,6 +2,8 @@
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 
 import { synthesizeCheckpoint, type SynthDType, type SynthPreset } from '../synth';
+import { GEMMA_TOKENIZER, GEMMA_TOKENIZER_PACKAGE, resolveTokenizerFile } from '../synth-tokenizer';
+import { UsageError } from './options';
 
 function positiveInt(value: string): number {
   const v = Number(value);
@@ -35,9 +37,19 @@ export function register(program: Command): void {
     .option('--lru-width <n>', 'override lru_width', positiveInt)
     .option('--window <n>', 'override attention_window_size', positiveInt)
     .option('--shard-bytes <n>', 'largest safetensors shard', positiveInt)
+    .option('--tokenizer <file|gemma>', `add a tokenizer: a tokenizer.json (its tokenizer_config.json too when beside it), or "${GEMMA_TOKENIZER}" for Google's Gemma 256k tokenizer from ${GEMMA_TOKENIZER_PACKAGE}`)
+    .addHelpText('after', `\nExamples:\n  $ recurrentgemma synth --preset 2b --out /tmp/rg2b --tokenizer ${GEMMA_TOKENIZER}\n  $ recurrentgemma generate --model /tmp/rg2b -n 16 --stats "Hello"`)
     .action((o: Record<string, unknown>) => {
       const overrides: Record<string, number> = {};
       for (const [opt, key] of Object.entries(SIZE_KEYS)) if (typeof o[opt] === 'number') overrides[key] = o[opt] as number;
+      let tokenizer: string | undefined;
+      if (typeof o.tokenizer === 'string') {
+        try {
+          tokenizer = resolveTokenizerFile(o.tokenizer);
+        } catch (e) {
+          throw new UsageError(`--tokenizer: ${(e as Error).message}`);
+        }
+      }
       let lastPct = -1;
       const r = synthesizeCheckpoint(o.out as string, {
         preset: o.preset as SynthPreset,
@@ -45,6 +57,7 @@ export function register(program: Command): void {
         seed: o.seed as number,
         overrides,
         shardBytes: o.shardBytes as number | undefined,
+        tokenizer,
         onProgress: (done, total) => {
           const p = Math.floor((100 * done) / total);
           if (process.stderr.isTTY && p !== lastPct) process.stderr.write(`\rwriting ${p} %`);
@@ -52,6 +65,6 @@ export function register(program: Command): void {
         },
       });
       if (process.stderr.isTTY) process.stderr.write('\r');
-      process.stdout.write(`${r.dir}: ${r.params >= 1e9 ? `${(r.params / 1e9).toFixed(3)} B` : `${(r.params / 1e6).toFixed(2)} M`} parameters, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.files.length} file(s)\n`);
+      process.stdout.write(`${r.dir}: ${r.params >= 1e9 ? `${(r.params / 1e9).toFixed(3)} B` : `${(r.params / 1e6).toFixed(2)} M`} parameters, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.files.length} file(s)${r.tokenizerFiles.length > 0 ? ', with a tokenizer' : ''}\n`);
     });
 }
