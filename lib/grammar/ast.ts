@@ -4,6 +4,8 @@
  * points, as in llama.cpp's GBNF; the engine matches them against the UTF-8 bytes of tokens.
  */
 
+import { GrammarError } from './errors';
+
 /** One grammar expression. */
 export type Expr =
   /** These code points in order ('' when empty). */
@@ -63,15 +65,100 @@ function printChar(cp: number, special: string): string {
   return '\\U' + hex(cp, 8);
 }
 
+/** Sorted, merged ranges. */
+export function normaliseRanges(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const sorted = ranges.map((r) => [r[0], r[1]] as [number, number]).sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push(r);
+  }
+  return out;
+}
+
+/** The complement of ranges within [0, MAX_CODEPOINT]. */
+export function complementRanges(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let next = 0;
+  for (const [a, b] of normaliseRanges(ranges)) {
+    if (a > next) out.push([next, a - 1]);
+    next = b + 1;
+  }
+  if (next <= MAX_CODEPOINT) out.push([next, MAX_CODEPOINT]);
+  return out;
+}
+
+/** Non-ASCII code points a class may list one by one (see printClass). */
+export const MAX_LISTED_NON_ASCII = 1024;
+
+/** The non-ASCII code points of ranges (surrogates never occur in text and are left out). */
+function nonAscii(ranges: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of ranges) {
+    for (const [x, y] of [[0x80, 0xd7ff], [0xe000, MAX_CODEPOINT]] as const) {
+      const lo = Math.max(a, x);
+      const hi = Math.min(b, y);
+      if (lo <= hi) out.push([lo, hi]);
+    }
+  }
+  return out;
+}
+
+/** How the engine can match a class's non-ASCII part: all of it, a short list, or not at all. */
+export function nonAsciiShape(ranges: Array<[number, number]>): 'none' | 'all' | 'listed' | 'unsupported' {
+  const n = nonAscii(normaliseRanges(ranges));
+  const count = n.reduce((sum, [a, b]) => sum + b - a + 1, 0);
+  if (count === 0) return 'none';
+  if (count === 0xd7ff - 0x80 + 1 + MAX_CODEPOINT - 0xe000 + 1) return 'all';
+  return count <= MAX_LISTED_NON_ASCII ? 'listed' : 'unsupported';
+}
+
+/**
+ * A character class in the form the engine matches correctly. The engine (xgrammar 0.1.27)
+ * matches classes byte by byte: ASCII classes and negated ASCII classes (which take any
+ * non-ASCII character) are exact, but a class listing non-ASCII code points is not. So the
+ * ASCII part is printed as a class, "every non-ASCII character" as a negated ASCII class, and a
+ * short list of non-ASCII characters as literal alternatives; any other non-ASCII set is refused.
+ */
+function printClass(ranges: Array<[number, number]>, nested: boolean): string {
+  const special = '\\]-^[';
+  const body = (rs: Array<[number, number]>) => rs.map(([a, b]) => (a === b ? printChar(a, special) : printChar(a, special) + '-' + printChar(b, special))).join('');
+  const ascii = normaliseRanges(ranges.filter(([a]) => a < 0x80).map(([a, b]) => [a, Math.min(b, 0x7f)] as [number, number]));
+  const options: string[] = [];
+  switch (nonAsciiShape(ranges)) {
+    case 'none':
+      if (ascii.length === 0) throw new GrammarError('a character class matches no character', 'ERR_RG_GRAMMAR_SYNTAX');
+      return '[' + body(ascii) + ']';
+    case 'all': {
+      const excluded = complementRanges(ascii).filter(([a]) => a < 0x80).map(([a, b]) => [a, Math.min(b, 0x7f)] as [number, number]);
+      // A negated class needs at least one member: NUL, which the engine never matches anyway.
+      if (excluded.length === 0) options.push('[^\\x00]');
+      else options.push('[^' + body(excluded) + ']');
+      break;
+    }
+    case 'listed':
+      if (ascii.length > 0) options.push('[' + body(ascii) + ']');
+      for (const [a, b] of nonAscii(normaliseRanges(ranges))) for (let cp = a; cp <= b; cp++) options.push('"' + printChar(cp, '"\\') + '"');
+      break;
+    case 'unsupported':
+      throw new GrammarError(
+        'a character class with a large non-ASCII part other than "every non-ASCII character" (such as [^é] or [\\u4E00-\\u9FFF]) is not supported by the matching engine',
+        'ERR_RG_GRAMMAR_UNSUPPORTED',
+      );
+  }
+  if (options.length === 1) return options[0]!;
+  return nested ? '(' + options.join(' | ') + ')' : options.join(' | ');
+}
+
 function printExpr(e: Expr, names: Map<string, string>, nested: boolean): string {
   switch (e.kind) {
     case 'literal':
       return '"' + e.codepoints.map((c) => printChar(c, '"\\')).join('') + '"';
     case 'class':
-      return '[' + (e.negated ? '^' : '') + e.ranges.map(([a, b]) => (a === b ? printChar(a, '\\]-^[') : printChar(a, '\\]-^[') + '-' + printChar(b, '\\]-^['))).join('') + ']';
+      return printClass(e.negated ? complementRanges(e.ranges) : normaliseRanges(e.ranges), nested);
     case 'any':
-      // The engine has no `.`; this class is every code point.
-      return '[\\u0000-\\U0010FFFF]';
+      return printClass([[0, MAX_CODEPOINT]], nested);
     case 'ref':
       return names.get(e.name)!;
     case 'seq': {

@@ -7,7 +7,7 @@
  * $ are rejected. As JSON Schema says, an unanchored pattern may match anywhere in the string.
  * Characters that JSON must escape (", \ and controls) are emitted in their escaped form.
  */
-import { alt, cls, lit, MAX_CODEPOINT, repeat, seq, type Expr } from './ast';
+import { alt, cls, complementRanges, lit, nonAsciiShape, normaliseRanges, repeat, seq, type Expr } from './ast';
 import { GrammarError } from './errors';
 
 type Ranges = Array<[number, number]>;
@@ -18,29 +18,8 @@ const SPACE: Ranges = [[0x09, 0x0d], [0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680
 /** JavaScript's `.`: anything but line terminators. */
 const DOT_EXCLUDES: Ranges = [[0x0a, 0x0a], [0x0d, 0x0d], [0x2028, 0x2029]];
 
-/** Sorted, merged ranges. */
-export function normalise(ranges: Ranges): Ranges {
-  const s = ranges.map((r) => [r[0], r[1]] as [number, number]).sort((a, b) => a[0] - b[0]);
-  const out: Ranges = [];
-  for (const r of s) {
-    const last = out[out.length - 1];
-    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
-    else out.push(r);
-  }
-  return out;
-}
-
-/** The complement of ranges within [0, MAX_CODEPOINT]. */
-export function complement(ranges: Ranges): Ranges {
-  const out: Ranges = [];
-  let next = 0;
-  for (const [a, b] of normalise(ranges)) {
-    if (a > next) out.push([next, a - 1]);
-    next = b + 1;
-  }
-  if (next <= MAX_CODEPOINT) out.push([next, MAX_CODEPOINT]);
-  return out;
-}
+const normalise = normaliseRanges;
+const complement = complementRanges;
 
 /** Ranges minus the code points JSON must escape (", \, U+0000-U+001F). */
 function unescaped(ranges: Ranges): Ranges {
@@ -62,6 +41,9 @@ function jsonEscape(cp: number): string {
 /** One character of the set, as it appears in JSON string content. */
 export function jsonCharSet(ranges: Ranges): Expr {
   const options: Expr[] = [];
+  // A non-ASCII part the engine cannot match (see printClass) is left out: the output is then
+  // drawn from a subset of what the pattern allows, which still matches it.
+  if (nonAsciiShape(ranges) === 'unsupported') ranges = normalise(ranges).filter(([a]) => a < 0x80).map(([a, b]) => [a, Math.min(b, 0x7f)] as [number, number]);
   const plain = unescaped(ranges);
   if (plain.length > 0) options.push(cls(plain));
   for (const [a, b] of normalise(ranges)) {
