@@ -61,6 +61,8 @@ export class Tokenizer {
   readonly chatTemplate: string | undefined;
   /** tokenizer_config.json's `bos_token` text (what the chat template calls bos_token). */
   readonly bosToken: string;
+  /** Ids of tokenizer.json's added tokens marked special (control tokens that decode to no text). */
+  readonly specialIds: ReadonlySet<number>;
   private readonly hf: HfTokenizer;
 
   private constructor(dir: string, json: Record<string, unknown>, config: Record<string, unknown>) {
@@ -86,6 +88,8 @@ export class Tokenizer {
     for (const v of this.hf.get_vocab(true).values()) maxId = Math.max(maxId, v);
     this.vocabSize = maxId + 1;
     this.chatTemplate = typeof config.chat_template === 'string' ? config.chat_template : undefined;
+    const added = Array.isArray(json.added_tokens) ? (json.added_tokens as Array<{ id?: unknown; special?: unknown }>) : [];
+    this.specialIds = new Set(added.filter((t) => t.special === true && Number.isInteger(t.id)).map((t) => t.id as number));
   }
 
   /**

@@ -4,7 +4,7 @@
  * points, as in llama.cpp's GBNF; the engine matches them against the UTF-8 bytes of tokens.
  */
 
-import { GrammarError } from './errors';
+import { GrammarError } from '../errors';
 
 /** One grammar expression. */
 export type Expr =

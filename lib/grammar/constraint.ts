@@ -5,7 +5,7 @@
  */
 import { printGrammar, type Grammar } from './ast';
 import { EngineVocabulary, type EngineMatcher } from './engine';
-import { GrammarError } from './errors';
+import { GrammarError } from '../errors';
 import { parseGbnf } from './gbnf';
 import { compileJsonSchema } from './json-schema';
 import type { TokenVocabulary } from './vocabulary';

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { createRequire } from 'module';
 import * as vm from 'vm';
 
-import { GrammarError } from './errors';
+import { GrammarError } from '../errors';
 import { tokenBytes, type TokenVocabulary } from './vocabulary';
 
 /** The part of xgrammar's API used here. */

@@ -7,7 +7,7 @@
  * Errors name the line and column.
  */
 import { MAX_CODEPOINT, refsOf, type Expr, type Grammar } from './ast';
-import { GrammarError } from './errors';
+import { GrammarError } from '../errors';
 
 /** Longest grammar text accepted (a guard against pathological input, not a format limit). */
 const MAX_GRAMMAR_CHARS = 1 << 20;

@@ -2,7 +2,6 @@
  * Structured output: GBNF grammars (llama.cpp's format) and JSON schemas compiled into a token
  * mask that constrains generation. The one entry point for the rest of the package.
  */
-export { GrammarError } from './errors';
 export { parseGbnf } from './gbnf';
 export { compileJsonSchema, SUPPORTED_FORMATS, SUPPORTED_KEYWORDS } from './json-schema';
 export { printGrammar, type Expr, type Grammar } from './ast';

@@ -7,7 +7,7 @@
  * subset is rejected with a GrammarError naming it, never ignored. See SUPPORTED_KEYWORDS.
  */
 import { alt, charClass, cls, lit, optional, ref, repeat, seq, type Expr, type Grammar } from './ast';
-import { GrammarError } from './errors';
+import { GrammarError } from '../errors';
 import { integerRange, MAX_DIGITS, numberRange } from './numbers';
 import { jsonCharSet, patternToExpr } from './regex';
 

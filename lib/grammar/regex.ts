@@ -8,7 +8,7 @@
  * Characters that JSON must escape (", \ and controls) are emitted in their escaped form.
  */
 import { alt, cls, complementRanges, lit, nonAsciiShape, normaliseRanges, repeat, seq, type Expr } from './ast';
-import { GrammarError } from './errors';
+import { GrammarError } from '../errors';
 
 type Ranges = Array<[number, number]>;
 
