@@ -275,7 +275,7 @@ export function parseGbnf(text: string): Grammar {
   const rules = p.grammar();
   if (rules.size === 0) throw new GrammarError('grammar has no rules (it needs at least `root ::= ...`)', 'ERR_RG_GRAMMAR_RULE');
   for (const [name, at] of p.refPositions) if (!rules.has(name)) p.fail(`rule "${name}" is used but never defined`, at, 'ERR_RG_GRAMMAR_RULE');
-  if (!rules.has('root')) throw new GrammarError('grammar has no "root" rule (generation starts at root)', 'ERR_RG_GRAMMAR_RULE', { location: '1:1' });
+  if (!rules.has('root')) throw new GrammarError('grammar 1:1: there is no "root" rule (generation starts at root)', 'ERR_RG_GRAMMAR_RULE', { location: '1:1' });
   // Rules root cannot reach are dropped: they cannot affect the output.
   const reachable = new Set(['root']);
   const todo = ['root'];

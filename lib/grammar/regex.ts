@@ -58,7 +58,7 @@ class RegexParser {
   constructor(private readonly src: string, private readonly location: string) {}
 
   private fail(what: string): never {
-    throw new GrammarError(`${this.location}: pattern ${JSON.stringify(this.src)}: ${what} (at offset ${this.pos})`, 'ERR_RG_SCHEMA_UNSUPPORTED', { location: this.location, keyword: 'pattern' });
+    throw new GrammarError(`JSON schema ${this.location}: keyword "pattern" ${JSON.stringify(this.src)}: ${what} (at offset ${this.pos})`, 'ERR_RG_SCHEMA_UNSUPPORTED', { location: this.location, keyword: 'pattern' });
   }
 
   private get c(): string {
