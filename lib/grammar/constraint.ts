@@ -64,9 +64,10 @@ export function applyTokenMask(logits: Float32Array, mask: Int32Array): void {
 
 /** True when the mask allows at least one id outside `except`. */
 function allowsAnythingBut(mask: Int32Array, except: readonly number[]): boolean {
-  const m = Int32Array.from(mask);
-  for (const id of except) if (id >> 5 < m.length) m[id >> 5]! &= ~(1 << (id & 31));
-  return m.some((w) => w !== 0);
+  const exceptWords = new Map<number, number>();
+  for (const id of except) exceptWords.set(id >> 5, (exceptWords.get(id >> 5) ?? 0) | (1 << (id & 31)));
+  for (let w = 0; w < mask.length; w++) if ((mask[w]! & ~(exceptWords.get(w) ?? 0)) !== 0) return true;
+  return false;
 }
 
 /** One generation's grammar state. */

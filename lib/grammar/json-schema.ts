@@ -67,8 +67,10 @@ const TIME = seq(alt(two('01', '0-9'), seq(lit('2'), charClass('0-3'))), lit(':'
 const HEX = charClass('0-9a-f');
 const UUID = seq(repeat(HEX, 8, 8), lit('-'), repeat(HEX, 4, 4), lit('-'), repeat(HEX, 4, 4), lit('-'), repeat(HEX, 4, 4), lit('-'), repeat(HEX, 12, 12));
 const ATEXT = charClass("a-zA-Z0-9!#$%&'*+/=?^_`{|}~-");
-const LABEL = seq(charClass('a-zA-Z0-9'), optional(seq(repeat(charClass('a-zA-Z0-9-'), 0, 61), charClass('a-zA-Z0-9'))));
-const EMAIL = seq(repeat(ATEXT, 1, 64), repeat(seq(lit('.'), repeat(ATEXT, 1, 64)), 0, Infinity), lit('@'), LABEL, repeat(seq(lit('.'), LABEL), 1, Infinity));
+// No length limits on the parts: ajv-formats does not check them, and every bounded repetition
+// costs the engine one state (compiled against the whole vocabulary).
+const LABEL = seq(charClass('a-zA-Z0-9'), optional(seq(repeat(charClass('a-zA-Z0-9-'), 0, Infinity), charClass('a-zA-Z0-9'))));
+const EMAIL = seq(repeat(ATEXT, 1, Infinity), repeat(seq(lit('.'), repeat(ATEXT, 1, Infinity)), 0, Infinity), lit('@'), LABEL, repeat(seq(lit('.'), LABEL), 1, Infinity));
 const OCTET = alt(seq(lit('25'), charClass('0-5')), seq(lit('2'), charClass('0-4'), charClass('0-9')), seq(lit('1'), charClass('0-9'), charClass('0-9')), seq(charClass('1-9'), charClass('0-9')), charClass('0-9'));
 const IPV4 = seq(OCTET, lit('.'), OCTET, lit('.'), OCTET, lit('.'), OCTET);
 const FORMATS: Record<(typeof SUPPORTED_FORMATS)[number], Expr> = { date: DATE, time: TIME, 'date-time': seq(DATE, lit('T'), TIME), uuid: UUID, email: EMAIL, ipv4: IPV4 };
