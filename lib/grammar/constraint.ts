@@ -56,6 +56,10 @@ export function applyTokenMask(logits: Float32Array, mask: Int32Array): void {
     const bits = mask[w]!;
     if (bits === -1) continue;
     const base = w << 5;
+    if (bits === 0) {
+      logits.fill(-Infinity, base, Math.min(n, base + 32));
+      continue;
+    }
     const end = Math.min(32, n - base);
     for (let b = 0; b < end; b++) if (((bits >>> b) & 1) === 0) logits[base + b] = -Infinity;
   }
