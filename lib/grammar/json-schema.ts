@@ -96,6 +96,15 @@ class SchemaCompiler {
     return name;
   }
 
+  /**
+   * A non-trivial expression as a rule of its own. The engine compiles each grammar position
+   * against the whole vocabulary, so a value repeated in several places (array items, `{0,n}`
+   * tails) is compiled once when it is a rule and once per copy when it is inlined.
+   */
+  private shared(hint: string, e: Expr): Expr {
+    return e.kind === 'ref' || e.kind === 'literal' ? e : ref(this.newRule(hint, e));
+  }
+
   /** The shared rule for any JSON value (schema `true` or `{}`). */
   private anyValue(): Expr {
     if (!this.rules.has('value')) {
@@ -286,7 +295,7 @@ class SchemaCompiler {
     let maxItems = this.length(schema, 'maxItems', path) ?? Infinity;
     const elements = prefix.map((s, i) => this.compile(s, `${path}/prefixItems/${i}`));
     // After the prefix: `items` (absent = any value; false = nothing more).
-    const rest = schema.items === false ? undefined : this.compile(schema.items ?? true, `${path}/items`);
+    const rest = schema.items === false ? undefined : this.shared('item', this.compile(schema.items ?? true, `${path}/items`));
     if (rest === undefined) maxItems = Math.min(maxItems, elements.length);
     if (maxItems < minItems) this.invalid(path, `no array fits: at most ${maxItems} items but minItems is ${minItems}`, 'minItems');
     const at = (j: number) => (j < elements.length ? elements[j]! : rest!);
@@ -330,7 +339,7 @@ class SchemaCompiler {
     }
     // additionalProperties true or absent allows extra keys; only the described ones are generated.
     const isRequired = names.map((n) => (required as string[]).includes(n));
-    const kv = names.map((n) => seq(lit(JSON.stringify(n) + COLON), this.compile(n in props ? props[n] : true, `${path}/properties/${seg(n)}`)));
+    const kv = names.map((n) => seq(lit(JSON.stringify(n) + COLON), this.shared('value', this.compile(n in props ? props[n] : true, `${path}/properties/${seg(n)}`))));
     // after(i): properties i.. when one has been written (each needs a separator);
     // first(i): properties i.. when none has been written yet.
     const after: Expr[] = [];
