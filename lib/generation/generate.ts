@@ -95,7 +95,7 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
   const state = p.state ?? p.host.model.createState();
   let constraint: Awaited<ReturnType<typeof startConstraint>>;
   try {
-    constraint = await startConstraint(p.host, o.constraint, p.stopTokens);
+    constraint = await startConstraint(tokenizer, p.host.model.config.vocabSize, o.constraint, p.stopTokens);
     const rng = new Xoshiro128(o.seed ?? randomSeed());
     const decoder = tokenizer ? new TextStreamDecoder((ids) => tokenizer.decode(ids, { skipSpecialTokens: true })) : null;
     const stopper = new StopStringMatcher(o.stop);

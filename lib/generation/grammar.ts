@@ -5,7 +5,6 @@
 import { GrammarError } from '../errors';
 import { engineVocabulary, TokenConstraint, type CompiledConstraint, type TokenVocabulary } from '../grammar';
 import type { Tokenizer } from '../tokenizer';
-import type { GenerationHost } from './generate';
 
 function vocabularyOf(tokenizer: Tokenizer): TokenVocabulary {
   const pieces: (string | undefined)[] = [];
@@ -14,13 +13,13 @@ function vocabularyOf(tokenizer: Tokenizer): TokenVocabulary {
 }
 
 /**
- * The grammar state of one constrained run, or undefined without a constraint. `stopTokens` end
- * the output only where the grammar can end. The caller disposes it.
+ * The grammar state of one constrained run, or undefined without a constraint. `vocabSize` is
+ * the logits length; `stopTokens` end the output only where the grammar can end. The caller
+ * disposes it.
  */
-export async function startConstraint(host: GenerationHost, compiled: CompiledConstraint | undefined, stopTokens: Iterable<number>): Promise<TokenConstraint | undefined> {
-  if (compiled === undefined) return undefined;
-  const tokenizer = host.tokenizer!; // plan() required one
-  const vocabulary = engineVocabulary(tokenizer, () => vocabularyOf(tokenizer), host.model.config.vocabSize);
+export async function startConstraint(tokenizer: Tokenizer | null, vocabSize: number, compiled: CompiledConstraint | undefined, stopTokens: Iterable<number>): Promise<TokenConstraint | undefined> {
+  if (compiled === undefined || tokenizer === null) return undefined; // plan() requires a tokenizer with a constraint
+  const vocabulary = engineVocabulary(tokenizer, () => vocabularyOf(tokenizer), vocabSize);
   const constraint = await TokenConstraint.start(compiled, vocabulary, [...stopTokens]);
   if (!(await constraint.allowed()).some((w) => w !== 0)) {
     constraint.dispose();
