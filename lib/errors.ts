@@ -66,6 +66,25 @@ export class TokenizerError extends RecurrentGemmaError {
   }
 }
 
+/**
+ * A grammar or JSON schema for constrained generation cannot be used.
+ * Codes: ERR_RG_GRAMMAR_SYNTAX (GBNF text), ERR_RG_GRAMMAR_RULE (undefined or missing rule),
+ * ERR_RG_SCHEMA_UNSUPPORTED (a keyword or value outside the supported subset),
+ * ERR_RG_SCHEMA_INVALID (a malformed or unsatisfiable schema), ERR_RG_GRAMMAR_UNSUPPORTED (a
+ * construct the matching engine cannot match exactly), ERR_RG_GRAMMAR_ENGINE (the engine failed).
+ */
+export class GrammarError extends RecurrentGemmaError {
+  /** Where in the input: `line:column` for GBNF, a JSON pointer (`#/properties/name`) for a schema. */
+  readonly location?: string;
+  /** The unsupported JSON-schema keyword, when that is the problem. */
+  readonly keyword?: string;
+  constructor(message: string, code: string, details: { location?: string; keyword?: string } = {}) {
+    super(message, code);
+    this.location = details.location;
+    this.keyword = details.keyword;
+  }
+}
+
 /** A serialized state is truncated, corrupted, from another model or from an unknown version. */
 export class StateFormatError extends RecurrentGemmaError {
   constructor(message: string, code = 'ERR_RG_STATE_FORMAT') {

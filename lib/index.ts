@@ -29,6 +29,7 @@ export {
   ForeignStateError,
   TokenizerError,
   StateFormatError,
+  GrammarError,
 } from './errors';
 export { openCheckpoint, readConfig, parseConfig, type ModelConfig, type BlockType, type DType, type Checkpoint } from './checkpoint';
 export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './checkpoint';
@@ -50,3 +51,15 @@ export {
   type GenerateBatchOptions,
 } from './generation';
 export * as sampling from './generation/sampling';
+export {
+  compileConstraint,
+  compileJsonSchema,
+  parseGbnf,
+  printGrammar,
+  SUPPORTED_FORMATS,
+  SUPPORTED_KEYWORDS,
+  type CompiledConstraint,
+  type ConstraintSpec,
+  type Grammar,
+  type Expr as GrammarExpr,
+} from './grammar';

@@ -76,6 +76,8 @@ export class Tokenizer {
    * bos/eos under the names tokenizer_config.json gives). encodeControlled() emits these ids.
    */
   readonly controlTokens: ReadonlyMap<string, number>;
+  /** Ids of tokenizer.json's added tokens marked special (control tokens that decode to no text). */
+  readonly specialIds: ReadonlySet<number>;
   private readonly hf: HfTokenizer;
   /** Contents of the special added tokens, which hf.encode() turns into their ids wherever they occur. */
   private readonly specialTexts: readonly string[];
@@ -115,6 +117,8 @@ export class Tokenizer {
     for (const v of this.hf.get_vocab(true).values()) maxId = Math.max(maxId, v);
     this.vocabSize = maxId + 1;
     this.chatTemplate = typeof config.chat_template === 'string' ? config.chat_template : undefined;
+    const added = Array.isArray(json.added_tokens) ? (json.added_tokens as Array<{ id?: unknown; special?: unknown }>) : [];
+    this.specialIds = new Set(added.filter((t) => t.special === true && Number.isInteger(t.id)).map((t) => t.id as number));
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 import { DEFAULT_MODEL_DIR, Tokenizer } from '../lib';
@@ -115,5 +116,34 @@ describe('recurrentgemma CLI', () => {
     expect(r.stderr).toMatch(/2 messages, state at position \d+/);
     expect(r.stdout).toMatch(/user: def add\(a, b\):\nassistant: /);
     expect(r.stdout).toMatch(/user: class Stack:\nassistant: /);
+  });
+
+  test('--json-schema (file or inline) and --grammar constrain generate and chat; bad ones are usage errors', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-cli-grammar-'));
+    try {
+      const schema = { type: 'object', properties: { n: { type: 'integer', minimum: 0, maximum: 99 }, ok: { type: 'boolean' } }, required: ['n', 'ok'], additionalProperties: false };
+      fs.writeFileSync(path.join(dir, 'schema.json'), JSON.stringify(schema));
+      fs.writeFileSync(path.join(dir, 'answer.gbnf'), 'root ::= ("yes" | "no") "."\n');
+      for (const value of [path.join(dir, 'schema.json'), JSON.stringify(schema)]) {
+        const r = cli(['generate', 'def f():', '--json-schema', value, '--seed', '4']);
+        expect(r.code).toBe(0);
+        const v = JSON.parse(r.stdout) as { n: number; ok: boolean };
+        expect(Object.keys(v)).toEqual(['n', 'ok']);
+        expect(Number.isInteger(v.n) && v.n >= 0 && v.n <= 99 && typeof v.ok === 'boolean').toBe(true);
+      }
+      const g = cli(['generate', 'x', '--grammar', path.join(dir, 'answer.gbnf'), '--seed', '2']);
+      expect(g.stdout).toMatch(/^(yes|no)\.$/);
+      const chat = cli(['chat', '--grammar', path.join(dir, 'answer.gbnf'), '--seed', '1'], 'is it?\nreally?\n/history\n');
+      expect(chat.code).toBe(0);
+      expect(chat.stdout.match(/assistant: (yes|no)\.\n/g)).toHaveLength(2);
+      const bad = cli(['generate', 'x', '--json-schema', '{"type":"object","minProperties":1}']);
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr).toMatch(/--json-schema: .*"minProperties"/);
+      expect(cli(['generate', 'x', '--grammar', path.join(dir, 'missing.gbnf')]).stderr).toMatch(/--grammar: cannot read/);
+      expect(cli(['generate', 'x', '--json-schema', '{"type":']).stderr).toMatch(/--json-schema: the value is not valid JSON/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

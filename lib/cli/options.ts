@@ -2,9 +2,11 @@
  * Options shared by the CLI commands, named like the API (--max-tokens <-> maxTokens), with
  * parsers that reject malformed values as usage errors (exit code 2).
  */
+import * as fs from 'fs';
+
 import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
 
-import { InvalidArgumentError } from '../errors';
+import { GrammarError, InvalidArgumentError } from '../errors';
 import { GENERATION_DEFAULTS, resolveGenerateOptions, type GenerateOptions } from '../generation/options';
 import type { LoadOptions } from '../model';
 
@@ -49,7 +51,9 @@ export function addGenerationOptions(cmd: Command, maxTokensDefault: number = GE
     .option('-s, --seed <n>', 'PRNG seed: same seed and options give the same text', integer)
     .option('--stop <text>', 'stop before this text (repeatable)', collect(String))
     .option('--stop-token <id>', 'stop at this token id (repeatable)', collect(integer))
-    .option('--ignore-eos', 'keep generating past <eos> and <end_of_turn>');
+    .option('--ignore-eos', 'keep generating past <eos> and <end_of_turn>')
+    .option('--json-schema <file|json>', 'constrain the output to JSON valid against this JSON schema (a file, or the schema itself)')
+    .option('--grammar <file>', 'constrain the output to this GBNF grammar file (llama.cpp format)');
 }
 
 /** Parsed values of addModelOptions + addGenerationOptions. */
@@ -68,6 +72,8 @@ export interface CliGenerationValues {
   stop?: string[];
   stopToken?: number[];
   ignoreEos?: boolean;
+  jsonSchema?: string;
+  grammar?: string;
 }
 
 /** Maps CLI values to API options and validates them before the model loads (bad values: UsageError). */
@@ -84,14 +90,36 @@ export function toGenerateOptions(v: CliGenerationValues): GenerateOptions {
     ...(v.stop ? { stop: v.stop } : {}),
     ...(v.stopToken ? { stopTokens: v.stopToken } : {}),
     ...(v.ignoreEos ? { ignoreEos: true } : {}),
+    ...(v.jsonSchema !== undefined ? { jsonSchema: readJsonSchema(v.jsonSchema) } : {}),
+    ...(v.grammar !== undefined ? { grammar: readText(v.grammar, '--grammar') } : {}),
   };
   try {
     resolveGenerateOptions(options, Number.MAX_SAFE_INTEGER); // token ids are range-checked again once the vocabulary is known
   } catch (e) {
     if (e instanceof InvalidArgumentError) throw new UsageError(toFlag(e.message));
+    if (e instanceof GrammarError) throw new UsageError(`${options.grammar !== undefined ? '--grammar' : '--json-schema'}: ${e.message}`);
     throw e;
   }
   return options;
+}
+
+function readText(file: string, flag: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${file} (${(e as Error).message})`);
+  }
+}
+
+/** --json-schema: the schema itself when the value is JSON text, otherwise a file holding it. */
+function readJsonSchema(value: string): object | boolean {
+  const inline = /^\s*[{[]|^\s*(true|false)\s*$/.test(value);
+  const text = inline ? value : readText(value, '--json-schema');
+  try {
+    return JSON.parse(text) as object | boolean;
+  } catch (e) {
+    throw new UsageError(`--json-schema: ${inline ? 'the value' : value} is not valid JSON (${(e as Error).message})`);
+  }
 }
 
 /** Rewrites an API option name at the start of a message as the CLI flag (topP -> --top-p). */

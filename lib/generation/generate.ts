@@ -7,6 +7,7 @@ import { InvalidArgumentError, TokenizerError } from '../errors';
 import { ModelState } from '../state/state';
 import type { Tokenizer } from '../tokenizer';
 import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk, type FinishReason, type ResolvedGenerateOptions } from './options';
+import { startConstraint } from './grammar';
 import { randomSeed, Xoshiro128 } from './rng';
 import { applyRepetitionPenalty, sampleToken } from './sampler';
 import { StopStringMatcher } from './stop';
@@ -69,6 +70,7 @@ function plan(host: GenerationHost, prompt: Prompt, options: GenerateOptions | u
   if (o.state !== undefined && !(o.state instanceof ModelState)) throw new InvalidArgumentError('state must be a ModelState');
   if (o.state !== undefined && o.state.owner !== (model as unknown)) throw new InvalidArgumentError('state belongs to a different model');
   if (o.stop.length > 0) requireTokenizer(tokenizer, dir, 'stop strings');
+  if (o.constraint !== undefined) requireTokenizer(tokenizer, dir, o.constraint.source === 'grammar' ? 'a grammar' : 'a jsonSchema');
   let ids: Int32Array;
   if (typeof prompt === 'string') {
     const t = requireTokenizer(tokenizer, dir, 'a text prompt');
@@ -91,7 +93,9 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
   const { tokenizer } = p.host;
   o.signal?.throwIfAborted();
   const state = p.state ?? p.host.model.createState();
+  let constraint: Awaited<ReturnType<typeof startConstraint>>;
   try {
+    constraint = await startConstraint(tokenizer, p.host.model.config.vocabSize, o.constraint, p.stopTokens);
     const rng = new Xoshiro128(o.seed ?? randomSeed());
     const decoder = tokenizer ? new TextStreamDecoder((ids) => tokenizer.decode(ids, { skipSpecialTokens: true })) : null;
     const stopper = new StopStringMatcher(o.stop);
@@ -105,7 +109,11 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
 
     let logits = await forward(state, p.promptIds);
     for (let generated = 1; ; generated++) {
-      const scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits, recent, o.repetitionPenalty) : logits;
+      let scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits, recent, o.repetitionPenalty) : logits;
+      if (constraint) {
+        if (scored === logits) scored = new Float32Array(logits);
+        await constraint.mask(scored); // tokens the grammar does not allow next: -Infinity
+      }
       const token = sampleToken(scored, o, rng);
       let finish: FinishReason | undefined;
       let text: string;
@@ -113,9 +121,10 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
         finish = 'stop';
         text = release();
       } else {
+        const grammarComplete = constraint !== undefined && (await constraint.accept(token));
         const m = stopper.push(decoder ? decoder.push(token) : '');
         text = m.text;
-        if (m.stop !== undefined) finish = 'stop';
+        if (m.stop !== undefined || grammarComplete) finish = 'stop';
         else if (generated >= o.maxTokens) finish = 'length';
         else if (o.signal?.aborted) finish = 'abort';
         if (finish !== undefined && m.stop === undefined) text += release();
@@ -131,6 +140,7 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
       logits = await forward(state, Int32Array.of(token)); // sampled from V logits: in range
     }
   } finally {
+    constraint?.dispose();
     if (p.state === undefined) state.dispose();
   }
 }

@@ -3,6 +3,7 @@
  * any work starts, so a typo fails fast with an InvalidArgumentError naming the option.
  */
 import { InvalidArgumentError } from '../errors';
+import { compileConstraint, type CompiledConstraint } from '../grammar';
 import type { ModelState } from '../state';
 import type { SamplingParams } from './sampler';
 
@@ -69,6 +70,13 @@ export interface GenerateOptions extends SamplingOptions {
   /** Called with every chunk, before it is yielded. */
   onToken?: (chunk: GenerationChunk) => void;
   /**
+   * Constrain the output to JSON that validates against this JSON schema (draft 2020-12 subset,
+   * see docs/structured-output.md). Generation stops when the value is complete.
+   */
+  jsonSchema?: object | boolean;
+  /** Constrain the output to a GBNF grammar (llama.cpp's format; generation starts at `root`). */
+  grammar?: string;
+  /**
    * Continue from this state instead of a fresh one. On return it has consumed the prompt and
    * every sampled token except the last one (the last chunk's token is not fed).
    */
@@ -98,11 +106,13 @@ export interface ResolvedGenerateOptions extends SamplingParams {
   signal: AbortSignal | undefined;
   onToken: ((chunk: GenerationChunk) => void) | undefined;
   state: ModelState | undefined;
+  /** The checked jsonSchema or grammar, when one was given. */
+  constraint: CompiledConstraint | undefined;
 }
 
 const KNOWN = new Set([
   'maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLookback', 'seed',
-  'stop', 'stopTokens', 'ignoreEos', 'signal', 'onToken', 'state',
+  'stop', 'stopTokens', 'ignoreEos', 'signal', 'onToken', 'state', 'jsonSchema', 'grammar',
 ]);
 
 function finite(name: string, v: unknown): number {
@@ -119,6 +129,21 @@ function integer(name: string, v: unknown, min: number, max = Number.MAX_SAFE_IN
 function range(name: string, v: number, ok: boolean, want: string): number {
   if (!ok) throw new InvalidArgumentError(`${name} must be ${want}, got ${v}`, 'ERR_RG_OUT_OF_RANGE');
   return v;
+}
+
+/** The jsonSchema or grammar option checked and compiled (GrammarError names what is wrong in it). */
+function resolveConstraint(o: GenerateOptions): CompiledConstraint | undefined {
+  if (o.jsonSchema !== undefined && o.grammar !== undefined) throw new InvalidArgumentError('give either jsonSchema or grammar, not both');
+  if (o.grammar !== undefined) {
+    if (typeof o.grammar !== 'string') throw new InvalidArgumentError('grammar must be a string of GBNF rules');
+    return compileConstraint({ grammar: o.grammar });
+  }
+  if (o.jsonSchema !== undefined) {
+    if (typeof o.jsonSchema !== 'boolean' && (typeof o.jsonSchema !== 'object' || o.jsonSchema === null || Array.isArray(o.jsonSchema)))
+      throw new InvalidArgumentError('jsonSchema must be a JSON schema object');
+    return compileConstraint({ jsonSchema: o.jsonSchema });
+  }
+  return undefined;
 }
 
 /** Validates options and fills in defaults. `vocabSize` bounds stopTokens. */
@@ -170,5 +195,6 @@ export function resolveGenerateOptions(options: GenerateOptions | undefined, voc
     signal: o.signal,
     onToken: o.onToken,
     state: o.state,
+    constraint: resolveConstraint(o),
   };
 }
