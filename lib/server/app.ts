@@ -71,6 +71,8 @@ export interface RecurrentGemmaServer {
   listen(options?: { host?: string; port?: number }): Promise<string>;
   /** The base URL once listening. */
   readonly url: string | undefined;
+  /** The model id clients send (known once the model is loaded). */
+  readonly modelId: string | undefined;
   /** Stops accepting requests, lets in-flight ones finish (up to shutdownGraceMs), cuts the rest, releases the port. */
   close(): Promise<void>;
 }
@@ -203,6 +205,9 @@ export function createServer(model: RecurrentGemma | Promise<RecurrentGemma>, op
     app,
     get url() {
       return url;
+    },
+    get modelId() {
+      return modelId;
     },
     async listen(where = {}) {
       const host = where.host ?? '127.0.0.1';
