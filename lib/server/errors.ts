@@ -69,9 +69,23 @@ export function fromValidation(items: readonly ValidationItem[]): ApiError {
     return new ApiError(400, `Missing required parameter: '${field}'`, { param: field, code: 'missing_required_parameter' });
   }
   const field = fieldPath(e.instancePath);
-  const detail = e.keyword === 'enum' ? `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` : (e.message ?? 'is invalid');
+  const detail =
+    e.keyword === 'enum'
+      ? `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
+      : e.keyword === 'type'
+        ? `must be of type ${String(e.params.type).split(',').join(' or ')}`
+        : (e.message ?? 'is invalid');
   return new ApiError(400, `Invalid value for '${field || 'body'}': ${detail}`, { param: field || null, code: e.keyword === 'type' ? 'invalid_type' : 'invalid_value' });
 }
+
+/** fastify's own request errors, renamed like OpenAI's codes. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'request_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+};
 
 /** Any error thrown while serving a request, as an ApiError. */
 export function toApiError(e: unknown): ApiError {
@@ -82,7 +96,8 @@ export function toApiError(e: unknown): ApiError {
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     const status = fastifyError.statusCode;
     const message = status === 413 ? 'the request body is larger than this server accepts' : String(fastifyError.message);
-    return new ApiError(status, message, { code: typeof fastifyError.code === 'string' ? fastifyError.code : null });
+    const code = typeof fastifyError.code === 'string' ? (FASTIFY_CODES[fastifyError.code] ?? fastifyError.code) : null;
+    return new ApiError(status, message, { code });
   }
   const message = e instanceof Error ? e.message : String(e);
   return new ApiError(500, `internal error: ${message}`, { type: 'server_error', code: e instanceof RecurrentGemmaError ? e.code : null });
