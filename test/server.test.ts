@@ -153,6 +153,20 @@ describe('POST /v1/completions', () => {
   });
 });
 
+describe('return_token_ids (extension)', () => {
+  test('token ids of the prompt and of each choice, whole and streamed, equal the library\'s', async () => {
+    const want = await model.complete('def sort(xs):\n', { maxTokens: 10, temperature: 0 });
+    const body = { model: MODEL, prompt: 'def sort(xs):\n', max_tokens: 10, temperature: 0, return_token_ids: true };
+    const r = (await s.client.completions.create(body as never)) as unknown as { prompt_token_ids: number[]; choices: { token_ids: number[] }[] };
+    expect(r.prompt_token_ids).toEqual(model.tokenizer.encode('def sort(xs):\n', { addBos: true }));
+    expect(r.choices[0]!.token_ids).toEqual(want.tokens);
+    const stream = (await s.client.completions.create({ ...body, stream: true } as never)) as unknown as AsyncIterable<{ choices: { token_ids?: number[] }[] }>;
+    const streamed: number[] = [];
+    for await (const c of stream) streamed.push(...(c.choices[0]?.token_ids ?? []));
+    expect(streamed).toEqual(want.tokens);
+  });
+});
+
 describe('continuous batching', () => {
   test('16 concurrent streaming clients each get their exact single-request answer', async () => {
     const prompts = Array.from({ length: 16 }, (_, i) => `def f${i}(x):\n    return x * ${i}\n`);

@@ -81,6 +81,8 @@ export const completionBodySchema = {
     /** Legacy completions: the number of most likely tokens to return per position. */
     logprobs: nullable('integer', { minimum: 0, maximum: 5 }),
     echo: nullable('boolean'),
+    /** Extension (as vLLM's): the prompt's and each choice's token ids in the response / every stream chunk. */
+    return_token_ids: nullable('boolean'),
   },
   additionalProperties: false,
 } as const;
@@ -122,4 +124,5 @@ export interface CompletionBody extends SamplingBody {
   prompt: string | number[];
   logprobs?: number | null;
   echo?: boolean | null;
+  return_token_ids?: boolean | null;
 }

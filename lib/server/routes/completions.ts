@@ -30,15 +30,22 @@ export function registerCompletions(ctx: ServerContext): void {
     const created = Math.floor(Date.now() / 1000);
     const head = { id, object: 'text_completion', created, model: ctx.modelId, system_fingerprint: ctx.systemFingerprint };
     const usageField = plan.includeUsage ? { usage: null } : {};
-    const chunk = (index: number, text: string, reason: string | null) => ({ ...head, choices: [{ index, text, logprobs: null, finish_reason: reason }], ...usageField });
+    const withIds = body.return_token_ids === true;
+    const chunk = (index: number, text: string, reason: string | null, tokenIds?: number[]) => ({
+      ...head,
+      choices: [{ index, text, logprobs: null, finish_reason: reason, ...(tokenIds ? { token_ids: tokenIds } : {}) }],
+      ...usageField,
+    });
     const shape: EndpointShape = {
-      opening: echo ? (index) => chunk(index, echo, null) : undefined,
-      text: (index, text) => chunk(index, text, null),
-      finish: (index, reason) => chunk(index, '', reason),
+      opening: echo || withIds ? (index) => ({ ...chunk(index, echo, null, withIds ? [] : undefined), ...(withIds ? { prompt_token_ids: ids } : {}) }) : undefined,
+      text: (index, text, token) => chunk(index, text, null, withIds ? [token] : undefined),
+      everyToken: withIds,
+      finish: (index, reason) => chunk(index, '', reason, withIds ? [] : undefined),
       usage: (usage) => ({ ...head, choices: [], usage }),
       body: (r) => ({
         ...head,
-        choices: r.choices.map((c) => ({ index: c.index, text: echo + c.text, logprobs: null, finish_reason: finishReason(c) })),
+        choices: r.choices.map((c) => ({ index: c.index, text: echo + c.text, logprobs: null, finish_reason: finishReason(c), ...(withIds ? { token_ids: c.tokens } : {}) })),
+        ...(withIds ? { prompt_token_ids: ids } : {}),
         usage: ctx.usage(r),
       }),
     };

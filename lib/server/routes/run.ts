@@ -32,8 +32,10 @@ export function finishReason(c: Pick<ChoiceResult, 'finishReason'>): 'stop' | 'l
 export interface EndpointShape {
   /** Stream chunks: the first of a choice (e.g. the assistant role), or undefined for none. */
   opening?(index: number): unknown;
-  /** A chunk carrying new text of a choice. */
-  text(index: number, text: string): unknown;
+  /** A chunk carrying new text of a choice (and, with tokenIds, the token that completed it). */
+  text(index: number, text: string, token: number): unknown;
+  /** Send a chunk for every token, also when it completes no text yet (return_token_ids). */
+  everyToken?: boolean;
   /** The closing chunk of a choice. */
   finish(index: number, reason: 'stop' | 'length'): unknown;
   /** The usage-only chunk (stream_options.include_usage). */
@@ -87,7 +89,7 @@ export async function runGeneration(
       if (first !== undefined) sse.send(first);
     }
     const onChunk = (index: number, chunk: GenerationChunk) => {
-      if (chunk.text.length > 0) sse.send(shape.text(index, chunk.text));
+      if (chunk.text.length > 0 || shape.everyToken) sse.send(shape.text(index, chunk.text, chunk.token));
       if (chunk.finishReason !== undefined && chunk.finishReason !== 'abort') sse.send(shape.finish(index, finishReason({ finishReason: chunk.finishReason })));
     };
     try {
