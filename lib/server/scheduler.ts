@@ -11,12 +11,12 @@
  */
 import { createHash } from 'crypto';
 
-import type { ForwardBatcher } from '../batcher';
+import type { ForwardBatcher } from '../generation/batcher';
 import type { Completion, GenerateOptions, GenerationChunk } from '../generation';
 import { GENERATION_DEFAULTS } from '../generation';
 import type { RecurrentGemma } from '../model';
 import type { ModelState } from '../state';
-import { inspectState } from '../state-format';
+import { inspectState } from '../state/format';
 import { Admission } from './admission';
 import type { LogFn } from './log';
 import { PrefixKeys } from './prefix-key';
