@@ -16,8 +16,10 @@ export interface RedisTierOptions {
   keyPrefix?: string;
   /** Seconds a stored state lives (default 86400). */
   ttlSeconds?: number;
-  /** Longest wait for one Redis command before giving up on it (default 2000 ms). */
+  /** Longest wait for one Redis command before giving up on it (default 1000 ms). */
   commandTimeoutMs?: number;
+  /** After a failed or timed-out command, requests skip Redis for this long (default 5000 ms). */
+  backoffMs?: number;
 }
 
 export type RedisStatus = 'connecting' | 'ready' | 'unavailable' | 'closed';
@@ -28,13 +30,17 @@ export class RedisStateTier {
   private readonly ttl: number;
   private readonly log: LogFn;
   private closed = false;
+  private readonly backoffMs: number;
+  /** Until this time (ms since epoch) Redis is skipped: a slow or failing Redis costs one timeout, not one per command. */
+  private skipUntil = 0;
 
   /** `modelKey` names the model (a digest of its fingerprint): the index of cached lengths is per model. */
   constructor(options: RedisTierOptions, private readonly modelKey: string, log: LogFn) {
     this.prefix = options.keyPrefix ?? 'recurrentgemma:';
     this.ttl = options.ttlSeconds ?? 86_400;
     this.log = log;
-    const timeout = options.commandTimeoutMs ?? 2000;
+    const timeout = options.commandTimeoutMs ?? 1000;
+    this.backoffMs = options.backoffMs ?? 5000;
     this.client = new Redis(options.url, {
       lazyConnect: false,
       // Fail fast while disconnected instead of queueing commands: requests must not wait for Redis.
@@ -65,11 +71,12 @@ export class RedisStateTier {
   }
 
   private async attempt<T>(what: string, fallback: T, op: () => Promise<T>): Promise<T> {
-    if (this.closed || this.client.status !== 'ready') return fallback;
+    if (this.closed || this.client.status !== 'ready' || Date.now() < this.skipUntil) return fallback;
     try {
       return await op();
     } catch (e) {
-      this.log(`redis: ${what} failed: ${(e as Error).message} (serving from the local cache and prefill)`);
+      this.skipUntil = Date.now() + this.backoffMs;
+      this.log(`redis: ${what} failed: ${(e as Error).message} (serving from the local cache and prefill; Redis skipped for ${this.backoffMs} ms)`);
       return fallback;
     }
   }
