@@ -66,7 +66,7 @@ async function startServer(o: Options, extra: string[]): Promise<Server> {
     poll();
   });
   const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
-  return {
+  const server = {
     url,
     modelId: models.data[0]!.id,
     stop: async () => {
@@ -74,6 +74,9 @@ async function startServer(o: Options, extra: string[]): Promise<Server> {
       await exited;
     },
   };
+  // One short request first, so the first measurement does not include warming up the process.
+  await streamCompletion(server, [2, 300, 301, 302], 4);
+  return server;
 }
 
 /** One streamed completion: time to the first token, tokens generated, the answer's ids. */
