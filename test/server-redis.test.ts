@@ -5,66 +5,19 @@
  * blob is refused by its checksum and recomputed; Redis stopped mid-test never fails a request.
  * Answers are always compared with a cold computation of the same request.
  */
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
-
 import Redis from 'ioredis';
 
 import { RecurrentGemma, serve } from '../lib';
 import { clientFor, health, waitFor } from './helpers/server';
-import { findRedisServer, startRedis, within, type RedisInstance } from './helpers/redis';
+import { findRedisServer, startRedis, type RedisInstance } from './helpers/redis';
+import { ensureBuilt, startServe, type ServeProcess } from './helpers/serve-cli';
 
-const root = path.join(__dirname, '..');
-const main = path.join(root, 'dist', 'cli', 'main.js');
 const MODEL = 'tiny-python';
 const redisBin = findRedisServer();
 const inCI = process.env.CI === 'true';
 
-/** Newest modification time under a folder of .ts sources. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : entry.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
-  }
-  return newest;
-}
-
-interface Replica {
-  url: string;
-  stderr: () => string;
-  stop(): Promise<void>;
-}
-
-/** Starts `recurrentgemma serve --port 0 --redis URL` and waits for its ready line. */
-async function startReplica(redisUrl: string): Promise<Replica> {
-  const child: ChildProcess = spawn(process.execPath, [main, 'serve', '--port', '0', '--threads', '1', '--state-cache-mb', '0', '--redis', redisUrl], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const deadline = Date.now() + 60_000;
-    const poll = () => {
-      const m = /serving \S+ at (http:\/\/\S+)\/v1/.exec(out);
-      if (m) return resolve(m[1]!);
-      if (child.exitCode !== null || Date.now() > deadline) return reject(new Error(`serve did not start: ${err}`));
-      setTimeout(poll, 20);
-    };
-    poll();
-  });
-  return {
-    url,
-    stderr: () => err,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await within(exited, 15_000);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
-}
+/** A replica with no local state cache, so every reuse of a state goes through Redis. */
+const startReplica = (redisUrl: string) => startServe(['--state-cache-mb', '0', '--redis', redisUrl]);
 
 const turn1 = [{ role: 'user' as const, content: 'def add(a, b):' }];
 const turn2 = (answer: string) => [...turn1, { role: 'assistant' as const, content: answer }, { role: 'user' as const, content: 'def sub(a, b):' }];
@@ -77,12 +30,12 @@ if (!redisBin && !inCI) {
 } else {
   describe('scale-out over Redis', () => {
     let redis: RedisInstance;
-    let a: Replica;
-    let b: Replica;
+    let a: ServeProcess;
+    let b: ServeProcess;
 
     beforeAll(async () => {
       if (!redisBin) throw new Error('CI=true but redis-server is not installed: .ci/run must install it (apt-get install -y redis-server)');
-      if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < newestSource(path.join(root, 'lib'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+      ensureBuilt();
       redis = await startRedis(redisBin);
       [a, b] = await Promise.all([startReplica(redis.url), startReplica(redis.url)]);
     });
