@@ -6,7 +6,7 @@
  */
 import type OpenAI from 'openai';
 
-import { RecurrentGemma } from '../lib';
+import { ChatTemplate, RecurrentGemma } from '../lib';
 import { health, startServer, waitFor, type TestServer } from './helpers/server';
 
 let model: RecurrentGemma;
@@ -234,5 +234,20 @@ describe('conversation-state cache', () => {
     } finally {
       await cold.close();
     }
+  });
+
+  test('states at message boundaries of a long prompt are cached: a branch of the conversation reuses them', async () => {
+    const u1 = 'Here is some code:\n' + Array.from({ length: 12 }, (_, i) => `x${i} = ${i} * ${i}`).join('\n');
+    const a1 = Array.from({ length: 10 }, (_, i) => `import mod${i}`).join('\n'); // > 32 tokens after the first boundary
+    const ask = (last: string) => s.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: u1 }, { role: 'assistant', content: a1 }, { role: 'user', content: last }], max_tokens: 4, temperature: 0 });
+    const first = await ask('def first():');
+    expect(first.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
+    const branch = await ask('def second():');
+    // The state after the assistant message (the rendering of the first two messages) was kept.
+    const template = new ChatTemplate(model.tokenizer.chatTemplate, model.tokenizer.bosToken);
+    const history = model.tokenizer.encode(template.render([{ role: 'user', content: u1 }, { role: 'assistant', content: a1 }], false), { addBos: false });
+    expect(branch.usage!.prompt_tokens_details!.cached_tokens).toBe(history.length);
+    const cold = await chatSessionReply(`${u1}`, 1); // sanity: the long message is > 32 tokens
+    expect(cold.promptTokens).toBeGreaterThan(32);
   });
 });
