@@ -60,3 +60,15 @@ test.each([
   expect(r.stderr).toMatch(message);
   expect(r.stdout).toBe('');
 });
+
+test('loading the library does not load the HTTP framework or the Redis client (only serving does)', () => {
+  const probe = `
+    const lib = require(${JSON.stringify(root)} + '/dist');
+    const loaded = (name) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + name + '/'));
+    const before = { fastify: loaded('fastify'), ioredis: loaded('ioredis') };
+    lib.createServer(new Promise(() => {}), { log: false });
+    console.log(JSON.stringify({ before, after: { fastify: loaded('fastify'), ioredis: loaded('ioredis') } }));
+  `;
+  const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', timeout: 60_000 });
+  expect(JSON.parse(r.stdout)).toEqual({ before: { fastify: false, ioredis: false }, after: { fastify: true, ioredis: false } });
+});

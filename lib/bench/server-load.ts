@@ -228,6 +228,13 @@ async function run(o: Options): Promise<void> {
       say(`${String(clients).padStart(7)}  ${String(p.requests).padStart(8)}  ${String(p.errors).padStart(6)}  ${String(p.generatedTokens).padStart(6)}  ${p.seconds.toFixed(2).padStart(7)}  ${p.tokensPerSecond.toFixed(1).padStart(8)}  ${ratio.toFixed(2).padStart(10)}  ${p.ttftP50Ms.toFixed(1).padStart(11)}  ${p.ttftP99Ms.toFixed(1).padStart(11)}`);
     }
     report.load = points;
+    const one = points.find((p) => p.clients === 1);
+    const eight = points.find((p) => p.clients === 8);
+    if (one && eight) {
+      const ratio = eight.tokensPerSecond / one.tokensPerSecond;
+      report.eightVsOne = ratio;
+      say(`8 clients / 1 client total tokens/s: ${ratio.toFixed(2)}x (issue 13 target on the synthetic 2B: >= 4x with 0 errors; errors: ${eight.errors})`);
+    }
     const overhead = await roundTrips(server, 200);
     report.overhead = overhead;
     say(`framework overhead (HTTP + fastify, no model): GET /health p50 ${overhead.healthP50Ms.toFixed(2)} ms; body refused by validation p50 ${overhead.rejectedP50Ms.toFixed(2)} ms`);

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 
 import type { RecurrentGemma } from '../model';
 import { InvalidArgumentError } from '../errors';
@@ -110,7 +110,10 @@ export function createServer(model: RecurrentGemma | Promise<RecurrentGemma>, op
   if (redis !== undefined && (typeof redis !== 'object' || typeof redis.url !== 'string')) throw new InvalidArgumentError('redis must be a URL or { url, ... }');
   const log = options.log === false ? () => {} : dedupedLog(options.log ?? stderrLog);
 
-  const app = Fastify({
+  // Loaded on first use: `require('recurrentgemma')` should not pay for an HTTP framework it may never use.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { fastify } = require('fastify') as typeof import('fastify');
+  const app = fastify({
     bodyLimit,
     requestTimeout,
     logger: false,

@@ -4,7 +4,7 @@
  * continue any conversation. Redis is an optimisation only: every operation here resolves (never
  * rejects); a failure, a timeout or an unreachable server logs one line and reads as "not cached".
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 
 import type { LogFn } from './log';
 
@@ -41,7 +41,10 @@ export class RedisStateTier {
     this.log = log;
     const timeout = options.commandTimeoutMs ?? 1000;
     this.backoffMs = options.backoffMs ?? 5000;
-    this.client = new Redis(options.url, {
+    // Loaded only when Redis is configured (keeps `require('recurrentgemma')` light).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { default: RedisClient } = require('ioredis') as typeof import('ioredis');
+    this.client = new RedisClient(options.url, {
       lazyConnect: false,
       // Fail fast while disconnected instead of queueing commands: requests must not wait for Redis.
       enableOfflineQueue: false,

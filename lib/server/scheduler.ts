@@ -78,6 +78,8 @@ export class Scheduler {
   private readonly keys: PrefixKeys;
   private readonly stopTokens: Set<number>;
   private readonly background = new Set<Promise<unknown>>();
+  /** States handed to the local cache (the cache disposes them, not the request). */
+  private readonly cachedStates = new WeakSet<ModelState>();
 
   constructor(
     private readonly model: RecurrentGemma,
@@ -119,9 +121,6 @@ export class Scheduler {
       for (const s of states) if (!s.disposed && !this.cachedStates.has(s)) s.dispose();
     }
   }
-
-  /** States handed to the local cache (not to be disposed by the request). */
-  private readonly cachedStates = new WeakSet<ModelState>();
 
   /** Feeds prompt[from, to) on `state`, caching states at message boundaries on the way. */
   private async prefill(state: ModelState, ids: readonly number[], from: number, to: number, req: SequenceRequest): Promise<void> {
