@@ -52,6 +52,8 @@ describe('400: every field validated', () => {
     [{ model: MODEL, messages: user, stop: [''] }, 'stop[0]', 'invalid_value'],
     [{ model: MODEL, messages: user, seed: '1' }, 'seed', 'invalid_type'],
     [{ model: MODEL, messages: user, stream: 'yes' }, 'stream', 'invalid_type'],
+    [{ model: MODEL, messages: user, response_format: { type: 'json_schema', json_schema: { schema: {} } } }, 'response_format.json_schema.name', 'missing_required_parameter'],
+    [{ model: MODEL, messages: user, response_format: { type: 'xml' } }, 'response_format.type', 'invalid_value'],
   ])('%j -> 400 naming %s', async (body, param, code) => {
     const r = await chat(body);
     expect(r.status).toBe(400);
@@ -79,7 +81,7 @@ describe('400: every field validated', () => {
       [{ logprobs: true }, 'logprobs'],
       [{ top_logprobs: 2 }, 'top_logprobs'],
       [{ logit_bias: { '5': 10 } }, 'logit_bias'],
-      [{ response_format: { type: 'json_schema', json_schema: { schema: {} } } }, 'response_format'],
+      [{ response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: {} } } }, 'response_format'],
       [{ frequency_penalty: 0.5 }, 'frequency_penalty'],
       [{ presence_penalty: 0.5 }, 'presence_penalty'],
     ] as const) {

@@ -64,7 +64,12 @@ export const chatCompletionBodySchema = {
       required: ['type'],
       properties: {
         type: { enum: ['text', 'json_object', 'json_schema'] },
-        json_schema: { type: 'object' },
+        json_schema: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string', minLength: 1, maxLength: 64 }, description: { type: 'string' }, schema: { type: ['object', 'boolean'] }, strict: nullable('boolean') },
+          additionalProperties: false,
+        },
       },
       additionalProperties: false,
     },
@@ -117,7 +122,7 @@ export interface ChatCompletionBody extends SamplingBody {
   max_completion_tokens?: number | null;
   logprobs?: boolean | null;
   top_logprobs?: number | null;
-  response_format?: { type: 'text' | 'json_object' | 'json_schema'; json_schema?: Record<string, unknown> };
+  response_format?: { type: 'text' | 'json_object' | 'json_schema'; json_schema?: { name: string; description?: string; schema?: Record<string, unknown> | boolean; strict?: boolean | null } };
 }
 
 export interface CompletionBody extends SamplingBody {
