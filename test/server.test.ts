@@ -106,6 +106,29 @@ describe('POST /v1/chat/completions', () => {
     expect(new Set(n.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
   });
 
+  test('n choices prefill the prompt once and fork its state (tokens fed to the model counted)', async () => {
+    const content = 'def unique_for_the_fork_test(values):';
+    const session = model.createChatSession();
+    const P = session.turnTokens(content).length;
+    session.dispose();
+    let fed = 0;
+    // The batcher's one entry into the model (every batched step goes through it).
+    const forwardChecked = model.forwardChecked.bind(model);
+    const spy = jest.spyOn(model, 'forwardChecked').mockImplementation(async (states, tokens, allLogits) => {
+      fed += tokens.reduce((n, t) => n + t.length, 0);
+      return forwardChecked(states, tokens, allLogits);
+    });
+    try {
+      const r = await s.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 4, temperature: 0, n: 3 });
+      expect(r.choices.every((c) => c.finish_reason === 'length')).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    // The prompt but its last token once; then per choice: the last prompt token, 3 sampled tokens
+    // fed back, and the 4th fed after the answer to cache the state.
+    expect(fed).toBe(P - 1 + 3 * (1 + 3 + 1));
+  });
+
   test('stop strings end the answer before the stop text (finish_reason stop), like the library', async () => {
     const want = await chatSessionReply('def add(a, b):', 30, { stop: ['sys'] });
     expect(want.finishReason).toBe('stop');
