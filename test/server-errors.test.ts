@@ -81,7 +81,6 @@ describe('400: every field validated', () => {
       [{ logprobs: true }, 'logprobs'],
       [{ top_logprobs: 2 }, 'top_logprobs'],
       [{ logit_bias: { '5': 10 } }, 'logit_bias'],
-      [{ response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: {} } } }, 'response_format'],
       [{ frequency_penalty: 0.5 }, 'frequency_penalty'],
       [{ presence_penalty: 0.5 }, 'presence_penalty'],
     ] as const) {

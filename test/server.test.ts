@@ -4,6 +4,7 @@
  * seeded, stop strings, n), streamed and not, and 16 concurrent streams each get their exact
  * single-request answer while sharing decode steps.
  */
+import Ajv from 'ajv';
 import type OpenAI from 'openai';
 
 import { ChatTemplate, RecurrentGemma } from '../lib';
@@ -173,6 +174,39 @@ describe('POST /v1/completions', () => {
     }
     expect(text).toBe(want.text);
     expect(finish).toBe('length');
+  });
+});
+
+describe('response_format (structured output)', () => {
+  const schema = {
+    type: 'object',
+    properties: { name: { type: 'string', maxLength: 12 }, count: { type: 'integer', minimum: 0, maximum: 99 } },
+    required: ['name', 'count'],
+    additionalProperties: false,
+  };
+
+  test('json_schema: every answer (streamed and not, several seeds) parses and validates with ajv', async () => {
+    const validate = new Ajv().compile(schema);
+    for (const seed of [1, 2, 3]) {
+      const body = { model: MODEL, messages: [{ role: 'user' as const, content: 'Give a name and a count as JSON.' }], max_tokens: 80, seed, response_format: { type: 'json_schema' as const, json_schema: { name: 'item', schema } } };
+      const r = await s.client.chat.completions.create(body);
+      const value = JSON.parse(r.choices[0]!.message.content!);
+      expect(validate(value)).toBe(true);
+      const stream = await s.client.chat.completions.create({ ...body, stream: true });
+      let text = '';
+      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+      expect(text).toBe(r.choices[0]!.message.content);
+    }
+  });
+
+  test('json_object gives a JSON object; an unusable schema is a 400 naming it', async () => {
+    const r = await s.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'JSON please' }], max_tokens: 60, seed: 4, response_format: { type: 'json_object' } });
+    const value = JSON.parse(r.choices[0]!.message.content!);
+    expect(typeof value === 'object' && value !== null && !Array.isArray(value)).toBe(true);
+    const bad = await s.client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', minLength: 5, maxLength: 2 } } } })
+      .catch((e: unknown) => e);
+    expect(bad).toMatchObject({ status: 400, param: 'response_format.json_schema.schema' });
   });
 });
 

@@ -3,7 +3,7 @@
  * with the matching status. Library errors (bad token ids, template failures...) map onto it here,
  * in one place, so every route answers failures the same way.
  */
-import { InvalidArgumentError, RecurrentGemmaError, TokenizerError } from '../errors';
+import { GrammarError, InvalidArgumentError, RecurrentGemmaError, TokenizerError } from '../errors';
 
 /** OpenAI's error `type`s used by this server. */
 export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'rate_limit_error' | 'server_error' | 'service_unavailable';
@@ -90,7 +90,7 @@ const FASTIFY_CODES: Record<string, string> = {
 /** Any error thrown while serving a request, as an ApiError. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof InvalidArgumentError || e instanceof TokenizerError) return new ApiError(400, e.message, { code: e.code });
+  if (e instanceof InvalidArgumentError || e instanceof TokenizerError || e instanceof GrammarError) return new ApiError(400, e.message, { code: e.code });
   const fastifyError = e as { statusCode?: unknown; code?: unknown; message?: unknown; validation?: unknown };
   if (Array.isArray(fastifyError.validation)) return fromValidation(fastifyError.validation as ValidationItem[]);
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {

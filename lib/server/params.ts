@@ -3,7 +3,9 @@
  * recommended sampling: temperature 1, top_k 64, top_p 0.95) when a field is omitted or null.
  * Fields the engine cannot honour yet are refused with a 400 naming them, never ignored.
  */
+import { GrammarError } from '../errors';
 import { GENERATION_DEFAULTS, type GenerateOptions } from '../generation';
+import { compileConstraint } from '../grammar';
 import { ApiError, notSupported } from './errors';
 import type { ChatCompletionBody, CompletionBody } from './schemas';
 
@@ -71,11 +73,29 @@ export function generationPlan(body: ChatCompletionBody | CompletionBody, prompt
   };
 }
 
+/**
+ * response_format as a generation constraint: `json_schema` constrains the answer to JSON valid
+ * against its schema, `json_object` to any JSON object. The schema is compiled here, before
+ * admission, so a schema the engine cannot use is a 400 rather than an error mid-stream.
+ */
+export function responseFormatOptions(body: ChatCompletionBody): { jsonSchema?: object | boolean } {
+  const f = body.response_format;
+  if (!f || f.type === 'text') return {};
+  const jsonSchema = f.type === 'json_object' ? { type: 'object' } : (f.json_schema?.schema ?? {});
+  try {
+    compileConstraint({ jsonSchema });
+  } catch (e) {
+    if (!(e instanceof GrammarError)) throw e;
+    const param = f.type === 'json_object' ? 'response_format' : 'response_format.json_schema.schema';
+    throw new ApiError(400, `${param}${e.location ? ` at ${e.location}` : ''}: ${e.message}`, { param, code: e.code });
+  }
+  return { jsonSchema };
+}
+
 /** Chat-only fields that are not wired yet. */
 export function refuseUnsupportedChat(body: ChatCompletionBody): void {
   if (body.logprobs) throw notSupported('logprobs');
   if (body.top_logprobs != null) throw notSupported('top_logprobs');
-  if (body.response_format && body.response_format.type !== 'text') throw notSupported('response_format', `response_format of type "${body.response_format.type}"`);
   if (body.stream_options && !body.stream) throw new ApiError(400, 'stream_options is only allowed when stream is true', { param: 'stream_options', code: 'invalid_value' });
 }
 

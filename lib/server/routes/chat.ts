@@ -2,7 +2,7 @@
 import { randomBytes } from 'crypto';
 
 import type { ServerContext } from '../context';
-import { generationPlan, refuseUnsupportedChat } from '../params';
+import { generationPlan, refuseUnsupportedChat, responseFormatOptions } from '../params';
 import { renderChat } from '../chat-prompt';
 import { chatCompletionBodySchema, type ChatCompletionBody } from '../schemas';
 import { finishReason, runGeneration, type EndpointShape } from './run';
@@ -16,6 +16,7 @@ export function registerChat(ctx: ServerContext): void {
     refuseUnsupportedChat(body);
     const prompt = renderChat(template, tokenizer, body.messages);
     const plan = generationPlan(body, prompt.ids.length, ctx.limits, 'messages');
+    Object.assign(plan.options, responseFormatOptions(body));
     const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
     const created = Math.floor(Date.now() / 1000);
     const head = { id, object: 'chat.completion.chunk', created, model: ctx.modelId, system_fingerprint: ctx.systemFingerprint };
