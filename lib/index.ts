@@ -63,3 +63,4 @@ export {
   type Grammar,
   type Expr as GrammarExpr,
 } from './grammar';
+export { createServer, serve, ApiError, type ServerOptions, type ListenOptions, type RecurrentGemmaServer, type ApiErrorBody, type ApiErrorType, type RedisTierOptions, type LogFn } from './server';

@@ -12,11 +12,12 @@ import * as chat from './chat';
 import * as generate from './generate';
 import * as info from './info';
 import * as quantize from './quantize';
+import * as serve from './serve';
 import * as synth from './synth';
 import * as validate from './validate';
 import { UsageError } from './options';
 
-const COMMANDS: { register(program: Command): void }[] = [generate, chat, info, validate, synth, quantize, bench];
+const COMMANDS: { register(program: Command): void }[] = [generate, chat, info, validate, synth, quantize, bench, serve];
 
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;

@@ -1,0 +1,106 @@
+/**
+ * OpenAI request fields -> the library's generation options. Defaults are the library's (Gemma's
+ * recommended sampling: temperature 1, top_k 64, top_p 0.95) when a field is omitted or null.
+ * Fields the engine cannot honour yet are refused with a 400 naming them, never ignored.
+ */
+import { GrammarError } from '../errors';
+import { GENERATION_DEFAULTS, type GenerateOptions } from '../generation';
+import { compileConstraint } from '../grammar';
+import { ApiError, notSupported } from './errors';
+import type { ChatCompletionBody, CompletionBody } from './schemas';
+
+/** Server-wide limits a request is checked against before any work. */
+export interface RequestLimits {
+  /** Largest max_tokens a request may ask for (also the default when it asks for none). */
+  maxTokens: number;
+  /** Largest prompt + max_tokens. */
+  maxContext: number;
+}
+
+/** How to run one request. */
+export interface GenerationPlan {
+  /** Generation options shared by every choice (each choice adds its own seed, state, signal). */
+  options: GenerateOptions;
+  /** Seed of choice 0 (choice i uses seed + i), when the request gave one. */
+  seed: number | undefined;
+  maxTokens: number;
+  n: number;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+function refuseUnsupported(body: ChatCompletionBody | CompletionBody): void {
+  if (body.frequency_penalty) throw notSupported('frequency_penalty', 'frequency_penalty (other than 0)');
+  if (body.presence_penalty) throw notSupported('presence_penalty', 'presence_penalty (other than 0); repetition_penalty is');
+  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw notSupported('logit_bias');
+}
+
+/** Checks the sampling fields of either endpoint and resolves them for a prompt of `promptTokens`. */
+export function generationPlan(body: ChatCompletionBody | CompletionBody, promptTokens: number, limits: RequestLimits, promptParam: string): GenerationPlan {
+  refuseUnsupported(body);
+  const chat = body as ChatCompletionBody;
+  const asked = chat.max_completion_tokens ?? body.max_tokens ?? undefined;
+  const askedParam = chat.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
+  if (asked !== undefined && asked > limits.maxTokens)
+    throw new ApiError(400, `${askedParam} = ${asked} is more than this server allows (${limits.maxTokens})`, { param: askedParam, code: 'invalid_value' });
+  const room = limits.maxContext - promptTokens;
+  if (room < 1 || (asked !== undefined && asked > room))
+    throw new ApiError(
+      400,
+      `This server's maximum context length is ${limits.maxContext} tokens. However, you requested ${promptTokens + (asked ?? 1)} tokens (${promptTokens} in the ${promptParam}, ${asked ?? 1} for the completion). Please reduce the length of the ${promptParam} or completion.`,
+      { param: promptParam, code: 'context_length_exceeded' },
+    );
+  const maxTokens = asked ?? Math.min(limits.maxTokens, room);
+  const d = GENERATION_DEFAULTS;
+  const topK = body.top_k ?? d.topK;
+  const stop = body.stop ?? undefined;
+  const options: GenerateOptions = {
+    maxTokens,
+    temperature: body.temperature ?? d.temperature,
+    topK: topK < 0 ? 0 : topK, // vLLM spells "no limit" -1
+    topP: body.top_p ?? d.topP,
+    minP: body.min_p ?? d.minP,
+    repetitionPenalty: body.repetition_penalty ?? d.repetitionPenalty,
+    ...(stop !== undefined ? { stop } : {}),
+  };
+  return {
+    options,
+    seed: body.seed ?? undefined,
+    maxTokens,
+    n: body.n ?? 1,
+    stream: body.stream ?? false,
+    includeUsage: body.stream_options?.include_usage ?? false,
+  };
+}
+
+/**
+ * response_format as a generation constraint: `json_schema` constrains the answer to JSON valid
+ * against its schema, `json_object` to any JSON object. The schema is compiled here, before
+ * admission, so a schema the engine cannot use is a 400 rather than an error mid-stream.
+ */
+export function responseFormatOptions(body: ChatCompletionBody): { jsonSchema?: object | boolean } {
+  const f = body.response_format;
+  if (!f || f.type === 'text') return {};
+  const jsonSchema = f.type === 'json_object' ? { type: 'object' } : (f.json_schema?.schema ?? {});
+  try {
+    compileConstraint({ jsonSchema });
+  } catch (e) {
+    if (!(e instanceof GrammarError)) throw e;
+    const param = f.type === 'json_object' ? 'response_format' : 'response_format.json_schema.schema';
+    throw new ApiError(400, `${param}${e.location ? ` at ${e.location}` : ''}: ${e.message}`, { param, code: e.code });
+  }
+  return { jsonSchema };
+}
+
+/** Chat-only fields that are not wired yet. */
+export function refuseUnsupportedChat(body: ChatCompletionBody): void {
+  if (body.logprobs) throw notSupported('logprobs');
+  if (body.top_logprobs != null) throw notSupported('top_logprobs');
+  if (body.stream_options && !body.stream) throw new ApiError(400, 'stream_options is only allowed when stream is true', { param: 'stream_options', code: 'invalid_value' });
+}
+
+/** Completion-only fields that are not wired yet. */
+export function refuseUnsupportedCompletion(body: CompletionBody): void {
+  if (body.logprobs != null) throw notSupported('logprobs');
+  if (body.stream_options && !body.stream) throw new ApiError(400, 'stream_options is only allowed when stream is true', { param: 'stream_options', code: 'invalid_value' });
+}
