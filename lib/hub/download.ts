@@ -1,0 +1,144 @@
+/**
+ * Downloads one repository file through the @huggingface/hub client into `<dest>.incomplete`,
+ * resuming from what an interrupted run left there (a Range request from its length), then
+ * checks the size and hash the hub announced before renaming it into place.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as fsp from 'fs/promises';
+
+import { downloadFile, HubApiError } from '@huggingface/hub';
+
+import { HubError, IntegrityError } from '../errors';
+import { fromHubError } from './access';
+
+/** One file of the repository, as the hub's tree listing describes it. */
+export interface RemoteFile {
+  /** Path inside the repository. */
+  path: string;
+  /** Bytes of the file (for LFS files the object's size, not the pointer's). */
+  size: number;
+  /** sha256 of the content for LFS files; the git blob id (sha1 of "blob <size>\0" + content) otherwise. */
+  etag: string;
+  lfs: boolean;
+}
+
+export interface DownloadRequest {
+  endpoint: string;
+  repo: string;
+  /** A commit id, so every request sees the same version. */
+  commit: string;
+  file: RemoteFile;
+  /** Partial data goes here (kept when the download fails, so the next run resumes). */
+  incomplete: string;
+  dest: string;
+  token?: string;
+  fetch?: typeof fetch;
+  /** Network failures retried (each retry resumes where the data stopped). */
+  retries: number;
+  retryDelayMs: number;
+  /** Called with each chunk's byte count, and with the bytes already there on resume (`resumed`). */
+  onBytes: (n: number, resumed: boolean) => void;
+}
+
+/** Bytes already in the partial file (0 when there is none). */
+function partialSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** sha256 (LFS) or git blob sha1 of a file, whichever `remote.etag` is. */
+export async function contentHash(file: string, remote: Pick<RemoteFile, 'lfs' | 'size'>): Promise<string> {
+  const h = createHash(remote.lfs ? 'sha256' : 'sha1');
+  if (!remote.lfs) h.update(`blob ${remote.size}\0`);
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export async function downloadOne(r: DownloadRequest): Promise<void> {
+  const { file } = r;
+  let reported = 0;
+  for (let attempt = 0; ; attempt++) {
+    let have = partialSize(r.incomplete);
+    if (have > file.size) {
+      // Not a prefix of this file (another version, or garbage): start over.
+      await fsp.rm(r.incomplete, { force: true });
+      have = 0;
+    }
+    if (have > reported) {
+      r.onBytes(have - reported, true);
+      reported = have;
+    }
+    try {
+      if (have < file.size) await fetchRange(r, have, (n) => ((reported += n), r.onBytes(n, false)));
+      break;
+    } catch (e) {
+      if (e instanceof HubError || e instanceof IntegrityError) throw e;
+      const got = partialSize(r.incomplete);
+      if (attempt >= r.retries)
+        throw new HubError(
+          `${r.repo}: downloading ${file.path} failed after ${got} of ${file.size} bytes (${reason(e)}); run the command again to resume`,
+          'ERR_RG_HUB_NETWORK',
+          { repo: r.repo },
+        );
+      await new Promise((resolve) => setTimeout(resolve, r.retryDelayMs * (attempt + 1)));
+      reported = Math.min(reported, got);
+    }
+  }
+  const got = partialSize(r.incomplete);
+  if (got !== file.size) throw new IntegrityError(`${r.repo}: ${file.path} is ${got} bytes, the hub announced ${file.size}`, file.path);
+  const hash = await contentHash(r.incomplete, file);
+  if (hash !== file.etag) {
+    await fsp.rm(r.incomplete, { force: true });
+    throw new IntegrityError(
+      `${r.repo}: ${file.path} is corrupted: its ${file.lfs ? 'sha256' : 'git blob id'} is ${hash}, the hub announced ${file.etag} (the download was deleted; run the command again)`,
+      file.path,
+    );
+  }
+  await fsp.rename(r.incomplete, r.dest);
+}
+
+/** Appends bytes [start, size) of the file to the partial file. */
+async function fetchRange(r: DownloadRequest, start: number, onBytes: (n: number) => void): Promise<void> {
+  const { file } = r;
+  let blob: Blob | null;
+  try {
+    blob = await downloadFile({ repo: r.repo, path: file.path, revision: r.commit, hubUrl: r.endpoint, fetch: r.fetch, ...(r.token ? { accessToken: r.token } : {}) });
+  } catch (e) {
+    if (e instanceof HubApiError && e.statusCode >= 500) throw e; // retried
+    throw fromHubError(e, r.endpoint, r.repo, r.token !== undefined, `${r.repo}: ${file.path}`);
+  }
+  if (!blob) throw new HubError(`${r.repo}: ${file.path} is listed but the hub has no such file at ${r.commit}`, 'ERR_RG_HUB_NOT_FOUND', { status: 404, repo: r.repo });
+  if (blob.size !== file.size) throw new IntegrityError(`${r.repo}: the hub serves ${file.path} with ${blob.size} bytes but lists it with ${file.size}`, file.path);
+  const reader = blob.slice(start).stream().getReader();
+  const out = await fsp.open(r.incomplete, 'a');
+  let written = start;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      written += value.byteLength;
+      // A server that ignores the Range header sends the whole file again.
+      if (written > file.size) throw new IntegrityError(`${r.repo}: the hub sent more than the ${file.size} bytes of ${file.path} (Range ignored?)`, file.path);
+      await out.write(value);
+      onBytes(value.byteLength);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => undefined);
+    throw e;
+  } finally {
+    await out.close();
+  }
+  if (written !== file.size) throw new Error(`connection closed early`);
+}
+
+function reason(e: unknown): string {
+  if (e instanceof Error) {
+    const cause = (e as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${e.message}: ${cause.message}` : e.message;
+  }
+  return String(e);
+}
