@@ -7,10 +7,13 @@ import type { Command } from 'commander';
 
 import { validateCheckpoint } from '../checkpoint/validate';
 import { DEFAULT_MODEL_DIR } from '../model';
+import { modelDir } from './load';
+import { DOWNLOAD_HELP, MODEL_HELP } from './options';
 import { writeOut } from './io';
 
 interface ValidateValues {
   model?: string;
+  download?: boolean;
   scanValues?: boolean;
   json?: boolean;
 }
@@ -19,14 +22,15 @@ export function register(program: Command): void {
   program
     .command('validate')
     .description('check a checkpoint folder (config, safetensors headers, tensor names/shapes/dtypes; --scan-values also reads every weight for NaN/Inf)')
-    .option('-m, --model <dir>', 'checkpoint folder (default: the embedded demo model)')
+    .option('-m, --model <dir|repo>', MODEL_HELP)
+    .option('--download', DOWNLOAD_HELP)
     .option('--scan-values', 'read every tensor and report NaN / +Inf / -Inf values')
     .option('--json', 'print the report as one JSON object')
     .action(run);
 }
 
 async function run(values: ValidateValues): Promise<void> {
-  const dir = values.model ?? DEFAULT_MODEL_DIR;
+  const dir = (await modelDir(values.model, values.download === true)) ?? DEFAULT_MODEL_DIR;
   const report = await validateCheckpoint(dir, {
     scanValues: values.scanValues ?? false,
     onProgress: process.stderr.isTTY ? (done, total) => process.stderr.write(`\rscanning ${((100 * done) / Math.max(1, total)).toFixed(0)}%`) : undefined,
