@@ -3,7 +3,7 @@
  * into the Hugging Face cache (or --dir), then `--model <repo>` finds it. Progress goes to
  * stderr; stdout gets the folder the model is in, so `$(recurrentgemma pull …)` is a path.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 
 import { pullModel, type PullProgress } from '../hub';
@@ -13,6 +13,13 @@ import { writeOut } from './io';
 interface PullValues {
   revision?: string;
   dir?: string;
+  retries: number;
+}
+
+function count(value: string): number {
+  const v = Number(value);
+  if (!Number.isSafeInteger(v) || v < 0) throw new CommanderArgumentError('Not an integer ≥ 0.');
+  return v;
 }
 
 export function register(program: Command): void {
@@ -22,6 +29,7 @@ export function register(program: Command): void {
     .argument('<repo>', 'repository id, e.g. google/recurrentgemma-2b-it')
     .option('--revision <rev>', 'branch, tag or commit', 'main')
     .option('--dir <dir>', 'download into this folder (plain files) instead of the cache')
+    .option('--retries <n>', 'network failures retried per file, each resuming where the data stopped', count, 3)
     .addHelpText(
       'after',
       `
@@ -67,7 +75,7 @@ async function run(repo: string, values: PullValues): Promise<void> {
   const progress = pullProgressReporter();
   let result;
   try {
-    result = await pullModel(repo, { revision: values.revision, dir: values.dir, onProgress: progress.onProgress });
+    result = await pullModel(repo, { revision: values.revision, dir: values.dir, retries: values.retries, onProgress: progress.onProgress });
   } finally {
     progress.stop();
   }
