@@ -21,7 +21,7 @@ interface ValidateValues {
 export function register(program: Command): void {
   program
     .command('validate')
-    .description('check a checkpoint folder (config, safetensors headers, tensor names/shapes/dtypes; --scan-values also reads every weight for NaN/Inf)')
+    .description('check a checkpoint folder (config, safetensors headers, tensor names/shapes/dtypes, tokenizer and chat template; --scan-values also reads every weight for NaN/Inf)')
     .option('-m, --model <dir|repo>', MODEL_HELP)
     .option('--download', DOWNLOAD_HELP)
     .option('--scan-values', 'read every tensor and report NaN / +Inf / -Inf values')
@@ -40,6 +40,11 @@ async function run(values: ValidateValues): Promise<void> {
     await writeOut(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const lines = [`${report.ok ? 'ok' : 'INVALID'}: ${report.dir} (${report.tensorCount} tensors${values.scanValues ? `, ${report.scannedBytes} bytes scanned` : ''})`];
+    const t = report.tokenizer;
+    if (t) {
+      const ids = Object.entries(t.specialTokens).map(([name, id]) => `<${name}> ${id ?? 'missing'}`).join(', ');
+      lines.push(`tokenizer: ${t.vocabSize} ids (${ids}); chat template: ${t.chatTemplate === 'jinja' ? "tokenizer_config.json's, renders" : "none, Gemma's built-in turn format"}`);
+    }
     for (const i of report.issues) lines.push(`${i.severity} ${i.code}: ${i.message}`);
     await writeOut(`${lines.join('\n')}\n`);
   }
