@@ -7,12 +7,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { cli, cliMain, ensureBuilt, root } from './helpers/cli';
+import { cli, cliMain, root } from './helpers/cli';
+import { ensureDistBuilt } from './helpers/dist';
 
 let tmp: string;
 
 beforeAll(() => {
-  ensureBuilt();
+  ensureDistBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-cli-graceful-'));
 });
 

@@ -7,7 +7,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { DEFAULT_MODEL_DIR } from '../lib';
-import { cliAsync, ensureBuilt } from './helpers/cli';
+import { cliAsync } from './helpers/cli';
+import { ensureDistBuilt } from './helpers/dist';
 import { HubServer } from './helpers/hub-server';
 
 const TOKEN = 'hf_cliTestToken';
@@ -15,7 +16,7 @@ let tmp: string;
 let server: HubServer;
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureDistBuilt();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-cli-hub-'));
   server = new HubServer({
     'test-org/tiny-python': { dir: DEFAULT_MODEL_DIR },

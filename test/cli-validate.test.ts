@@ -5,7 +5,8 @@ import * as path from 'path';
 
 import { DEFAULT_MODEL_DIR, synthesizeCheckpoint, validateCheckpoint } from '../lib';
 import { readSafetensorsHeader } from '../lib/checkpoint';
-import { cli, ensureBuilt } from './helpers/cli';
+import { cli } from './helpers/cli';
+import { ensureDistBuilt } from './helpers/dist';
 
 const fixture = path.join(__dirname, 'fixtures', 'tiny-f32');
 
@@ -14,7 +15,7 @@ function run(args: string[]) {
   return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
-beforeAll(ensureBuilt);
+beforeAll(ensureDistBuilt);
 
 test('a sound checkpoint validates with exit code 0', () => {
   const r = run(['validate', '--model', fixture, '--scan-values']);

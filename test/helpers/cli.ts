@@ -1,12 +1,13 @@
 /**
- * Running the CLI as a user does: `node dist/cli/main.js …` in a child process, with dist/
- * rebuilt first when lib/ changed since the last build.
+ * Running the CLI as a user does: `node dist/cli/main.js …` in a child process (call
+ * ensureDistBuilt from ./dist in beforeAll first).
  */
-import { execFileSync, spawn, spawnSync } from 'child_process';
-import * as fs from 'fs';
+import { spawn, spawnSync } from 'child_process';
 import * as path from 'path';
 
-export const root = path.join(__dirname, '..', '..');
+import { repoRoot } from './dist';
+
+export const root = repoRoot;
 export const cliMain = path.join(root, 'dist', 'cli', 'main.js');
 
 export interface CliResult {
@@ -21,21 +22,6 @@ export interface CliOptions {
   /** The script to run instead of dist/cli/main.js (e.g. a copy of the package). */
   main?: string;
   timeoutMs?: number;
-}
-
-/** Newest modification time under a folder of .ts sources. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : entry.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
-  }
-  return newest;
-}
-
-/** Rebuilds dist/ when lib/ is newer (the CLI runs from dist/). */
-export function ensureBuilt(): void {
-  if (!fs.existsSync(cliMain) || fs.statSync(cliMain).mtimeMs < newestSource(path.join(root, 'lib'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 }
 
 /** Runs the CLI to completion, blocking (for commands that need nothing from this process). */
