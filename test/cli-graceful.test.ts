@@ -87,6 +87,30 @@ describe('stdout that cannot be written', () => {
   });
 });
 
+describe('--model that is not a checkpoint', () => {
+  test('a missing path "does not exist"; a folder without weights lists the files a checkpoint needs and suggests validate', () => {
+    const missing = path.join(tmp, 'no-such-model');
+    const r = cli(['generate', 'x', '--model', missing]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`recurrentgemma: ${missing}: does not exist\n`);
+
+    const noWeights = path.join(tmp, 'no-weights');
+    fs.mkdirSync(noWeights);
+    for (const f of ['config.json', 'tokenizer.json']) fs.copyFileSync(path.join(root, 'models', 'tiny-python', f), path.join(noWeights, f));
+    const w = cli(['info', '--model', noWeights]);
+    expect(w.code).toBe(1);
+    expect(w.stderr.trim().split('\n')).toHaveLength(1);
+    expect(w.stderr).toMatch(/no weights \(a checkpoint folder holds config\.json, the weights \(model\.safetensors, or model\.safetensors\.index\.json and the shards it lists\)/);
+    expect(w.stderr).toMatch(/found config\.json, tokenizer\.json/);
+    expect(w.stderr).toContain(`recurrentgemma validate --model ${noWeights}`);
+    // validate gives the same finding as a report, exit 1.
+    const v = cli(['validate', '--model', noWeights]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/^INVALID: /);
+    expect(v.stdout).toMatch(/error ERR_RG_FILE_NOT_FOUND: .*no weights/);
+  });
+});
+
 describe('messages name what the user typed', () => {
   test.each([
     [['--stop-token', '-1'], /^error: --stop-token must be a token id ≥ 0, got -1$/m],
