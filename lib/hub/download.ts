@@ -12,6 +12,8 @@ import { downloadFile, HubApiError } from '@huggingface/hub';
 import { HubError, IntegrityError } from '../errors';
 import { fromHubError } from './access';
 
+const WRITE_BYTES = 4 * 1024 * 1024;
+
 /** One file of the repository, as the hub's tree listing describes it. */
 export interface RemoteFile {
   /** Path inside the repository. */
@@ -115,6 +117,17 @@ async function fetchRange(r: DownloadRequest, start: number, onBytes: (n: number
   if (blob.size !== file.size) throw new IntegrityError(`${r.repo}: the hub serves ${file.path} with ${blob.size} bytes but lists it with ${file.size}`, file.path);
   const reader = blob.slice(start).stream().getReader();
   const out = await fsp.open(r.incomplete, 'a');
+  // Network chunks are small (~16-64 KiB): gathered into large writes, one syscall per WRITE_BYTES.
+  const pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const data = Buffer.concat(pending, pendingBytes);
+    pending.length = 0;
+    pendingBytes = 0;
+    await out.write(data);
+    onBytes(data.byteLength);
+  };
   let written = start;
   try {
     for (;;) {
@@ -123,14 +136,16 @@ async function fetchRange(r: DownloadRequest, start: number, onBytes: (n: number
       written += value.byteLength;
       // A server that ignores the Range header sends the whole file again.
       if (written > file.size) throw new IntegrityError(`${r.repo}: the hub sent more than the ${file.size} bytes of ${file.path} (Range ignored?)`, file.path);
-      await out.write(value);
-      onBytes(value.byteLength);
+      pending.push(value);
+      pendingBytes += value.byteLength;
+      if (pendingBytes >= WRITE_BYTES) await flush();
     }
   } catch (e) {
     await reader.cancel().catch(() => undefined);
     throw e;
   } finally {
-    await out.close();
+    // What arrived before a failure is kept: the next attempt resumes after it.
+    await flush().finally(() => out.close());
   }
   if (written !== file.size) throw new Error(`connection closed early`);
 }

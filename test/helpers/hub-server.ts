@@ -182,37 +182,40 @@ export class HubServer {
     this.error(res, 404, 'NotFound', 'no such object');
   }
 
-  /** Sends the file or the requested range of it, applying the faults. */
+  /** Sends the file or the requested range of it (streamed from disk), applying the faults. */
   private body(f: FileEntry, req: http.IncomingMessage, res: http.ServerResponse, headers: Record<string, string>): void {
-    let data = fs.readFileSync(f.abs);
-    if (this.faults.corrupt?.file === f.path) {
-      data = Buffer.from(data);
-      data[data.length >> 1] ^= 0xff;
-    }
     let start = 0;
-    let end = data.length - 1;
+    let end = f.size - 1;
     let status = 200;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (range) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), end) : end;
       if (start > end) {
-        res.writeHead(416, { 'Content-Range': `bytes */${data.length}` });
+        res.writeHead(416, { 'Content-Range': `bytes */${f.size}` });
         res.end();
         return;
       }
       status = 206;
-      headers['Content-Range'] = `bytes ${start}-${end}/${data.length}`;
+      headers['Content-Range'] = `bytes ${start}-${end}/${f.size}`;
     }
     res.writeHead(status, { ...headers, 'Accept-Ranges': 'bytes', 'Content-Length': String(end - start + 1), 'Content-Type': 'application/octet-stream' });
     if (req.method === 'HEAD') return void res.end();
-    const chunk = data.subarray(start, end + 1);
-    const cut = this.faults.cut;
-    if (cut && cut.file === f.path && cut.times > 0 && end - start + 1 > 1 && start < cut.afterBytes) {
-      cut.times--;
-      res.write(chunk.subarray(0, cut.afterBytes - start), () => setTimeout(() => res.socket?.destroy(), 20));
+    if (this.faults.corrupt?.file === f.path) {
+      const data = Buffer.from(fs.readFileSync(f.abs));
+      data[data.length >> 1] ^= 0xff;
+      res.end(data.subarray(start, end + 1));
       return;
     }
-    res.end(chunk);
+    const cut = this.faults.cut;
+    if (cut && cut.file === f.path && cut.times > 0 && end > start && start < cut.afterBytes) {
+      // Half the body, then the connection drops (the client sees fewer bytes than Content-Length).
+      cut.times--;
+      const partial = fs.createReadStream(f.abs, { start, end: cut.afterBytes - 1 });
+      partial.on('end', () => setTimeout(() => res.socket?.destroy(), 20));
+      partial.pipe(res, { end: false });
+      return;
+    }
+    fs.createReadStream(f.abs, { start, end }).pipe(res);
   }
 }
