@@ -60,10 +60,10 @@ export function pullProgressReporter(): { onProgress: (p: PullProgress) => void;
       }
       if (p.event === 'start') {
         bar = new SingleBar(
-          { stream: process.stderr, format: 'pulling [{bar}] {percentage}% | {mb}/{total} MiB | {file}', hideCursor: true, fps: 5, etaBuffer: 50 },
+          { stream: process.stderr, format: 'pulling [{bar}] {percentage}% | {mb}/{totalMb} MiB | {file}', hideCursor: true, fps: 5, etaBuffer: 50 },
           Presets.shades_classic,
         );
-        bar.start(p.totalBytes, 0, { file: '', mb: '0.0', total: (p.totalBytes / MiB).toFixed(1) });
+        bar.start(p.totalBytes, 0, { file: '', mb: '0.0', totalMb: (p.totalBytes / MiB).toFixed(1) });
       } else bar?.update(p.bytes, { file: p.file, mb: (p.bytes / MiB).toFixed(1) });
     },
     stop: () => bar?.stop(),
