@@ -40,10 +40,8 @@ const CONVERSATION: ChatMessage[] = [
 
 export function validateTokenizer(dir: string, config: ModelConfig | undefined, issues: TokenizerIssue[]): TokenizerSummary | undefined {
   const file = path.join(dir, 'tokenizer.json');
-  if (!Tokenizer.existsIn(dir)) {
-    issues.push({ severity: 'warning', code: 'ERR_RG_NO_TOKENIZER', message: `${dir}: no tokenizer.json: the model runs on token ids only (text prompts, chat and generate need it)`, file });
-    return undefined;
-  }
+  // No tokenizer is not a problem: such a folder runs on token ids (the API's forward/generate with ids).
+  if (!Tokenizer.existsIn(dir)) return undefined;
   let t: Tokenizer;
   try {
     t = Tokenizer.load(dir);

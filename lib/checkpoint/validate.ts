@@ -55,7 +55,7 @@ export interface ValidationReport {
   issues: ValidationIssue[];
   /** Tensors with NaN or ±Inf values, in checkpoint order (only with scanValues). */
   nonFinite: NonFiniteCounts[];
-  /** The tokenizer and chat template, when tokenizer.json loaded (see validate-tokenizer.ts). */
+  /** The tokenizer and chat template, when tokenizer.json loaded (see validate-tokenizer.ts); absent without one. */
   tokenizer?: TokenizerSummary;
 }
 

@@ -44,6 +44,8 @@ async function run(values: ValidateValues): Promise<void> {
     if (t) {
       const ids = Object.entries(t.specialTokens).map(([name, id]) => `<${name}> ${id ?? 'missing'}`).join(', ');
       lines.push(`tokenizer: ${t.vocabSize} ids (${ids}); chat template: ${t.chatTemplate === 'jinja' ? "tokenizer_config.json's, renders" : "none, Gemma's built-in turn format"}`);
+    } else if (!report.issues.some((i) => i.file?.endsWith('tokenizer.json'))) {
+      lines.push('tokenizer: none (no tokenizer.json: token ids only)');
     }
     for (const i of report.issues) lines.push(`${i.severity} ${i.code}: ${i.message}`);
     await writeOut(`${lines.join('\n')}\n`);
