@@ -158,6 +158,8 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
     if (!cached) {
       // The hub's resolve answer must agree with its tree listing before any byte is trusted.
       const meta = await fileMetadata({ endpoint, repo, revision: commit, path: f.path, token, fetch: options.fetch });
+      if (meta.commit !== undefined && meta.commit !== commit)
+        throw new IntegrityError(`${repo}: the hub resolved ${f.path} at commit ${meta.commit}, not ${commit} as asked`, f.path);
       if (meta.size !== f.size || meta.etag !== f.etag)
         throw new IntegrityError(`${repo}: the hub's metadata for ${f.path} disagree (listing: ${f.size} bytes, ${f.etag}; resolve: ${meta.size} bytes, ${meta.etag})`, f.path);
       fs.mkdirSync(path.dirname(t.incomplete), { recursive: true });
