@@ -154,6 +154,21 @@ describe('pullModel', () => {
     }
   });
 
+  test('resolve metadata (X-Linked-Etag) that disagree with the listing stop the download before any byte', async () => {
+    const cacheDir = freshCache();
+    server.faults = { wrongLinkedEtag: { file: 'model.safetensors' } };
+    server.log.length = 0;
+    try {
+      const err = (await pull('test-org/tiny-python', cacheDir).catch((e: unknown) => e)) as IntegrityError;
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect(err.file).toBe('model.safetensors');
+      expect(err.message).toMatch(/metadata for model\.safetensors disagree \(listing: 11729768 bytes, [0-9a-f]{64}; resolve: 11729768 bytes, f{64}\)/);
+      expect(server.log.some((l) => l.url.startsWith('/cdn/'))).toBe(false);
+    } finally {
+      server.faults = {};
+    }
+  });
+
   test('a gated repository: 401 without a token and 403 with a refused one explain the licence step; an accepted token downloads', async () => {
     const e401 = (await pull('google/gated-model', freshCache(), { token: undefined }).catch((e: unknown) => e)) as HubError;
     expect(e401).toBeInstanceOf(HubError);

@@ -7,7 +7,7 @@
  *        LFS files: 302 to /cdn/<sha256> with X-Linked-Etag / X-Linked-Size / X-Repo-Commit
  *   GET  /cdn/<sha256>                              the bytes (Range supported, 206)
  * Faults: gated repos (401 without a token, 403 with one not allowed), a connection cut after N
- * bytes of a file, a corrupted file (one byte flipped). Every request is logged.
+ * bytes of a file, a corrupted file (one byte flipped), a wrong X-Linked-Etag. Every request is logged.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -30,6 +30,8 @@ export interface HubFaults {
   cut?: { file: string; afterBytes: number; times: number };
   /** Serve `file` with one byte changed (the listing keeps the true hash). */
   corrupt?: { file: string };
+  /** Announce a wrong X-Linked-Etag for `file` in the resolve redirect (the listing keeps the true one). */
+  wrongLinkedEtag?: { file: string };
 }
 
 export interface LoggedRequest {
@@ -163,7 +165,7 @@ export class HubServer {
         // Absolute, as the hub's redirects to its CDN are (clients follow only relative ones to read metadata).
         Location: `${this.url}/cdn/${f.sha256}`,
         ETag: `"${createHash('sha1').update(f.sha256).digest('hex')}"`,
-        'X-Linked-Etag': `"${f.sha256}"`,
+        'X-Linked-Etag': `"${this.faults.wrongLinkedEtag?.file === f.path ? 'f'.repeat(64) : f.sha256}"`,
         'X-Linked-Size': String(f.size),
         'X-Repo-Commit': r.commit,
         'Content-Length': '0',
