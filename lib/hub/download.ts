@@ -3,7 +3,7 @@
  * resuming from what an interrupted run left there (a Range request from its length), then
  * checks the size and hash the hub announced before renaming it into place.
  */
-import { createHash } from 'crypto';
+import { createHash, type Hash } from 'crypto';
 import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 
@@ -52,16 +52,47 @@ function partialSize(file: string): number {
   }
 }
 
-/** sha256 (LFS) or git blob sha1 of a file, whichever `remote.etag` is. */
-export async function contentHash(file: string, remote: Pick<RemoteFile, 'lfs' | 'size'>): Promise<string> {
-  const h = createHash(remote.lfs ? 'sha256' : 'sha1');
-  if (!remote.lfs) h.update(`blob ${remote.size}\0`);
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
+/**
+ * The content hash of the partial file (sha256 for LFS files, the git blob sha1 otherwise:
+ * whichever `etag` is), updated with each write, so a finished download is not read again. After
+ * a failure the file is the authority: syncTo() re-reads its prefix when the two disagree.
+ */
+class PartialHash {
+  private hash: Hash;
+  private bytes = 0;
+
+  constructor(private readonly remote: Pick<RemoteFile, 'lfs' | 'size'>) {
+    this.hash = this.fresh();
+  }
+
+  private fresh(): Hash {
+    const h = createHash(this.remote.lfs ? 'sha256' : 'sha1');
+    if (!this.remote.lfs) h.update(`blob ${this.remote.size}\0`);
+    return h;
+  }
+
+  /** Makes the hash cover exactly the first `size` bytes of `file`. */
+  async syncTo(file: string, size: number): Promise<void> {
+    if (this.bytes === size) return;
+    this.hash = this.fresh();
+    this.bytes = 0;
+    if (size === 0) return;
+    for await (const chunk of fs.createReadStream(file, { end: size - 1 })) this.update(chunk as Buffer);
+  }
+
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+    this.bytes += data.byteLength;
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 export async function downloadOne(r: DownloadRequest): Promise<void> {
   const { file } = r;
+  const hash = new PartialHash(file);
   let reported = 0;
   for (let attempt = 0; ; attempt++) {
     let have = partialSize(r.incomplete);
@@ -75,7 +106,13 @@ export async function downloadOne(r: DownloadRequest): Promise<void> {
       reported = have;
     }
     try {
-      if (have < file.size) await fetchRange(r, have, (n) => ((reported += n), r.onBytes(n, false)));
+      await hash.syncTo(r.incomplete, have);
+      if (have < file.size)
+        await fetchRange(r, have, (data) => {
+          hash.update(data);
+          reported += data.byteLength;
+          r.onBytes(data.byteLength, false);
+        });
       break;
     } catch (e) {
       if (e instanceof HubError || e instanceof IntegrityError) throw e;
@@ -92,19 +129,20 @@ export async function downloadOne(r: DownloadRequest): Promise<void> {
   }
   const got = partialSize(r.incomplete);
   if (got !== file.size) throw new IntegrityError(`${r.repo}: ${file.path} is ${got} bytes, the hub announced ${file.size}`, file.path);
-  const hash = await contentHash(r.incomplete, file);
-  if (hash !== file.etag) {
+  await hash.syncTo(r.incomplete, got);
+  const digest = hash.digest();
+  if (digest !== file.etag) {
     await fsp.rm(r.incomplete, { force: true });
     throw new IntegrityError(
-      `${r.repo}: ${file.path} is corrupted: its ${file.lfs ? 'sha256' : 'git blob id'} is ${hash}, the hub announced ${file.etag} (the download was deleted; run the command again)`,
+      `${r.repo}: ${file.path} is corrupted: its ${file.lfs ? 'sha256' : 'git blob id'} is ${digest}, the hub announced ${file.etag} (the download was deleted; run the command again)`,
       file.path,
     );
   }
   await fsp.rename(r.incomplete, r.dest);
 }
 
-/** Appends bytes [start, size) of the file to the partial file. */
-async function fetchRange(r: DownloadRequest, start: number, onBytes: (n: number) => void): Promise<void> {
+/** Appends bytes [start, size) of the file to the partial file, calling `onWritten` with each block written. */
+async function fetchRange(r: DownloadRequest, start: number, onWritten: (data: Uint8Array) => void): Promise<void> {
   const { file } = r;
   let blob: Blob | null;
   try {
@@ -125,8 +163,8 @@ async function fetchRange(r: DownloadRequest, start: number, onBytes: (n: number
     const data = Buffer.concat(pending, pendingBytes);
     pending.length = 0;
     pendingBytes = 0;
-    await out.write(data);
-    onBytes(data.byteLength);
+    for (let off = 0; off < data.byteLength; ) off += (await out.write(data, off)).bytesWritten; // a write may be short
+    onWritten(data);
   };
   let written = start;
   try {
