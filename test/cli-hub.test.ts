@@ -10,6 +10,7 @@ import { DEFAULT_MODEL_DIR } from '../lib';
 import { cliAsync } from './helpers/cli';
 import { ensureDistBuilt } from './helpers/dist';
 import { HubServer } from './helpers/hub-server';
+import { startServe } from './helpers/serve-cli';
 
 const TOKEN = 'hf_cliTestToken';
 let tmp: string;
@@ -112,4 +113,16 @@ test('a corrupted file names the file; --download pulls on first use', async () 
   const r = await cliAsync(['generate', 'import', '-n', '3', '--model', 'test-org/tiny-python', '--download'], { env: env() });
   expect(r.code).toBe(0);
   expect(r.stdout.length).toBeGreaterThan(0);
+});
+
+test('serve --model owner/name loads it from the cache and serves it under that id', async () => {
+  const e = env();
+  expect((await cliAsync(['pull', 'test-org/tiny-python'], { env: e })).code).toBe(0);
+  const serve = await startServe(['--model', 'test-org/tiny-python'], { HF_ENDPOINT: e.HF_ENDPOINT!, HF_HOME: e.HF_HOME! });
+  try {
+    const models = (await (await fetch(`${serve.url}/v1/models`)).json()) as { data: { id: string }[] };
+    expect(models.data.map((m) => m.id)).toEqual(['test-org/tiny-python']);
+  } finally {
+    await serve.stop('SIGKILL');
+  }
 });
