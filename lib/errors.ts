@@ -92,6 +92,39 @@ export class StateFormatError extends RecurrentGemmaError {
   }
 }
 
+/**
+ * A Hugging Face hub request failed: the repository or revision does not exist, access was
+ * refused (`status` 401 / 403: gated or private repository, see `hint`), or the network failed.
+ */
+export class HubError extends RecurrentGemmaError {
+  /** HTTP status of the hub's answer, when there was one. */
+  readonly status?: number;
+  /** The repository the request was about (`owner/name`). */
+  readonly repo?: string;
+  constructor(message: string, code: string, details: { status?: number; repo?: string } = {}) {
+    super(message, code);
+    this.status = details.status;
+    this.repo = details.repo;
+  }
+}
+
+/** A downloaded file does not have the size or hash the hub's metadata announces. */
+export class IntegrityError extends RecurrentGemmaError {
+  /** The repository file (path inside the repository) that failed the check. */
+  readonly file: string;
+  constructor(message: string, file: string) {
+    super(message, 'ERR_RG_INTEGRITY');
+    this.file = file;
+  }
+}
+
+/** The compiled native addon is missing or cannot be loaded on this machine. */
+export class NativeAddonError extends RecurrentGemmaError {
+  constructor(message: string) {
+    super(message, 'ERR_RG_NATIVE_ADDON');
+  }
+}
+
 /** The native addon rejected a call; converts its `code` into the matching error class. */
 export function fromNativeError(e: unknown): Error {
   // Duck-typed rather than `instanceof Error`: the addon creates its errors in the realm it was

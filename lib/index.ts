@@ -30,6 +30,9 @@ export {
   TokenizerError,
   StateFormatError,
   GrammarError,
+  HubError,
+  IntegrityError,
+  NativeAddonError,
 } from './errors';
 export { openCheckpoint, readConfig, parseConfig, type ModelConfig, type BlockType, type DType, type Checkpoint } from './checkpoint';
 export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './checkpoint';
@@ -64,3 +67,4 @@ export {
   type Expr as GrammarExpr,
 } from './grammar';
 export { createServer, serve, ApiError, type ServerOptions, type ListenOptions, type RecurrentGemmaServer, type ApiErrorBody, type ApiErrorType, type RedisTierOptions, type LogFn } from './server';
+export { pullModel, resolveModelDir, cachedSnapshot, type PullOptions, type PullProgress, type PullResult, type PullFile, type ResolveModelOptions } from './hub';

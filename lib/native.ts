@@ -2,6 +2,7 @@
 import * as path from 'path';
 
 import type { TensorSource } from './checkpoint/safetensors';
+import { NativeAddonError } from './errors';
 
 export interface NativeConfig {
   vocabSize: number;
@@ -132,16 +133,53 @@ export interface NativeAddon {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as (dir: string) => unknown;
+const findAndLoad = require('node-gyp-build') as (dir: string) => unknown;
 
 /** The package root (one level above dist/ or lib/). */
 export const packageRoot = path.join(__dirname, '..');
 
+/** What builds the addon from source, for the messages. */
+const BUILD_NEEDS = 'needs Python 3, make and a C++17 compiler (g++ >= 9 or clang >= 10)';
+
+/** One line saying why the addon did not load and what to run. */
+function addonError(e: unknown, override: string | undefined): NativeAddonError {
+  const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
+  if (override)
+    return new NativeAddonError(`cannot load the native addon RECURRENTGEMMA_ADDON_PATH=${override} (${reason}): point it at a built .node file, or unset it`);
+  if (/No native build was found/i.test(reason))
+    return new NativeAddonError(
+      `the native addon of recurrentgemma is not built for ${process.platform}-${process.arch} (no prebuild, no build/Release): run \`npm rebuild recurrentgemma\` to compile it (${BUILD_NEEDS}); if npm skipped the install script, run \`npm install-scripts approve recurrentgemma\` first; in a clone: \`npm run build:native\``,
+    );
+  return new NativeAddonError(
+    `the native addon of recurrentgemma failed to load (${reason}): rebuild it with \`npm rebuild recurrentgemma --build-from-source\` (${BUILD_NEEDS})`,
+  );
+}
+
+let loaded: NativeAddon | undefined;
+let failure: NativeAddonError | undefined;
+
 /**
+ * Loads the addon on first use, not at import: the CLI's --help, validate, pull and the pure
+ * TypeScript parts (tokenizer, config, state format) work without it, and a missing or broken
+ * build becomes one NativeAddonError saying what to run instead of a stack trace at startup.
  * RECURRENTGEMMA_ADDON_PATH points at another build of the addon (a .node file), e.g. the
  * sanitizer build of scripts/sanitize.sh; unset, the normal prebuild/build lookup applies.
  */
-const override = process.env.RECURRENTGEMMA_ADDON_PATH;
+export function loadAddon(): NativeAddon {
+  if (loaded) return loaded;
+  if (failure) throw failure;
+  const override = process.env.RECURRENTGEMMA_ADDON_PATH;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = (override ? require(path.resolve(override)) : findAndLoad(packageRoot)) as NativeAddon;
+  } catch (e) {
+    failure = addonError(e, override);
+    throw failure;
+  }
+  return loaded;
+}
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const addon = (override ? require(path.resolve(override)) : load(packageRoot)) as NativeAddon;
+/** The addon, loaded on the first property access (see loadAddon). */
+export const addon: NativeAddon = new Proxy({} as NativeAddon, {
+  get: (_target, key) => Reflect.get(loadAddon(), key),
+});

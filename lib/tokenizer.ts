@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 
 import { TokenizerError } from './errors';
+import { notRegularFile } from './file-kind';
 
 /**
  * The control tokens of Gemma's chat format, by name: the one list the tokenizer and the chat
@@ -36,6 +37,8 @@ export interface DecodeOptions {
 }
 
 function readJson(file: string, what: string): Record<string, unknown> {
+  const problem = notRegularFile(file);
+  if (problem !== undefined) throw new TokenizerError(`${file}: ${what} ${problem}`, 'ERR_RG_TOKENIZER_FILE');
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

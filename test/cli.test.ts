@@ -85,7 +85,7 @@ describe('recurrentgemma CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/not a directory/);
+    expect(r.stderr).toMatch(/no[/]such[/]model: does not exist$/m);
   });
 
   test('--help works for the program and every command', () => {

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, StateBusyError } from '../errors';
 import { collectCompletion, defaultStopTokens, generate, type GenerationHost } from '../generation/generate';
-import type { Completion, GenerateOptions, GenerationChunk } from '../generation/options';
+import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk } from '../generation/options';
 import type { ModelState } from '../state/state';
 import type { Tokenizer } from '../tokenizer';
 import { chatMetadata, type ChatSessionData, type SavedChatSession } from './persist';
@@ -21,6 +21,9 @@ export interface ChatSessionOptions {
   /** A Jinja chat template to use instead of the folder's tokenizer_config.json chat_template. */
   template?: string;
 }
+
+/** The keys ChatSessionOptions has: anything else is a typo the caller should hear about. */
+const CHAT_SESSION_OPTION_KEYS: ReadonlySet<string> = new Set(['generation', 'template']);
 
 /** A reply: the whole text plus the counts of complete(). */
 export type ChatReply = Completion;
@@ -42,7 +45,17 @@ export class ChatSession {
 
   /** @internal Use model.createChatSession() or model.loadChatSession(). */
   constructor(host: GenerationHost & { readonly tokenizer: Tokenizer }, options: ChatSessionOptions = {}, restored?: { state: ModelState; data: SavedChatSession }) {
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('chat session options must be an object');
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('chat session options must be an object');
+    for (const key of Object.keys(options))
+      if (!CHAT_SESSION_OPTION_KEYS.has(key))
+        throw new InvalidArgumentError(`unknown chat session option "${key}" (known: ${[...CHAT_SESSION_OPTION_KEYS].join(', ')})`);
+    if (options.generation !== undefined) {
+      if (typeof options.generation !== 'object' || options.generation === null || Array.isArray(options.generation))
+        throw new InvalidArgumentError('generation must be an object of generation options');
+      if ('state' in options.generation) throw new InvalidArgumentError('a chat session owns its state; "state" is not a generation option here');
+      // Checked now rather than at the first prompt, where the mistake would be far from its cause.
+      resolveGenerateOptions(options.generation, host.model.config.vocabSize);
+    }
     if (options.template !== undefined && typeof options.template !== 'string') throw new InvalidArgumentError('template must be a string');
     const { tokenizer } = host;
     this.host = host;

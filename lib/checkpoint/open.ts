@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { CheckpointError } from '../errors';
+import { notRegularFile } from '../file-kind';
 import { parseConfig, type ModelConfig } from './config';
 import { readSafetensorsHeader, type SafetensorsFile, type TensorSource, type WeightDType } from './safetensors';
 import { isQuantizable, isQuantization, QUANT_GROUP, QUANTIZATION_CONFIG_KEY, QUANTIZATION_METADATA_KEY, quantizedLayout, SCALES_SUFFIX, type Quantization } from './quantized';
@@ -21,14 +22,29 @@ export interface Checkpoint {
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-function readJson(file: string, what: string): unknown {
-  let stat: fs.Stats;
+/**
+ * What a checkpoint folder holds, for messages about one that does not (with the files found
+ * there and where to get a full report).
+ */
+function expectedFiles(dir: string): string {
+  let found: string[];
   try {
-    stat = fs.statSync(file);
+    found = fs.readdirSync(dir).sort();
   } catch {
-    throw new CheckpointError(`${file}: ${what} not found`, 'ERR_RG_FILE_NOT_FOUND', { file });
+    found = [];
   }
-  if (!stat.isFile()) throw new CheckpointError(`${file}: ${what} is not a regular file`, 'ERR_RG_FILE_NOT_FOUND', { file });
+  return (
+    `a checkpoint folder holds config.json, the weights (model.safetensors, or model.safetensors.index.json and the shards it lists) ` +
+    `and, for text, tokenizer.json and tokenizer_config.json; found ${found.length > 0 ? found.join(', ') : 'nothing'}. ` +
+    `\`recurrentgemma validate --model ${dir}\` checks a folder; \`recurrentgemma pull <owner/name>\` downloads one`
+  );
+}
+
+function readJson(file: string, what: string): unknown {
+  const problem = notRegularFile(file);
+  if (problem === 'does not exist') throw new CheckpointError(`${file}: ${what} not found (${expectedFiles(path.dirname(file))})`, 'ERR_RG_FILE_NOT_FOUND', { file });
+  if (problem !== undefined) throw new CheckpointError(`${file}: ${what} ${problem}`, 'ERR_RG_FILE_NOT_FOUND', { file });
+  const stat = fs.statSync(file);
   if (stat.size > MAX_CONFIG_BYTES) throw new CheckpointError(`${file}: ${what} is ${stat.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit`, 'ERR_RG_BAD_JSON', { file });
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -67,7 +83,7 @@ function shardFiles(dir: string): { files: SafetensorsFile[]; weightMap?: Map<st
     return { files, weightMap };
   }
   if (!fs.existsSync(single))
-    throw new CheckpointError(`${dir}: no model.safetensors or model.safetensors.index.json`, 'ERR_RG_FILE_NOT_FOUND', { file: single });
+    throw new CheckpointError(`${dir}: no weights (${expectedFiles(dir)})`, 'ERR_RG_FILE_NOT_FOUND', { file: single });
   return { files: [readSafetensorsHeader(single)] };
 }
 
@@ -76,8 +92,9 @@ function shardFiles(dir: string): { files: SafetensorsFile[]; weightMap?: Map<st
  * against its config. All problems are collected and reported together, each by name.
  */
 export function openCheckpoint(dir: string): Checkpoint {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
-    throw new CheckpointError(`${dir}: not a directory`, 'ERR_RG_FILE_NOT_FOUND', { file: dir });
+  if (!fs.existsSync(dir)) throw new CheckpointError(`${dir}: does not exist`, 'ERR_RG_FILE_NOT_FOUND', { file: dir });
+  if (!fs.statSync(dir).isDirectory())
+    throw new CheckpointError(`${dir}: not a directory (a checkpoint is a folder with config.json and model.safetensors)`, 'ERR_RG_FILE_NOT_FOUND', { file: dir });
   const config = readConfig(dir);
   const rawConfig = readJson(path.join(dir, 'config.json'), 'config.json') as Record<string, unknown>;
   const { files, weightMap } = shardFiles(dir);

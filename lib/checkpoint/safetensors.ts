@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 
+import { notRegularFile, READ_NONBLOCKING } from '../file-kind';
 import { CheckpointError } from '../errors';
 
 /** Safetensors dtypes the engine reads (I8 / U8 only as quantized weights, see quantized.ts). */
@@ -65,15 +66,17 @@ export function dtypeSize(dtype: DType): number {
  * larger than the header is allocated, and the header only once its length fits the file.
  */
 export function readSafetensorsHeader(path: string): SafetensorsFile {
+  const problem = notRegularFile(path);
+  if (problem !== undefined) fail(path, problem, 'ERR_RG_FILE_NOT_FOUND');
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    fd = fs.openSync(path, READ_NONBLOCKING);
   } catch (e) {
     fail(path, `cannot open (${(e as Error).message})`, 'ERR_RG_FILE_NOT_FOUND');
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) fail(path, 'is not a regular file', 'ERR_RG_FILE_NOT_FOUND');
+    if (!stat.isFile()) fail(path, notRegularFile(path) ?? 'is not a regular file', 'ERR_RG_FILE_NOT_FOUND');
     const size = stat.size;
     if (size < 8) fail(path, `file is ${size} bytes, too short for a safetensors header`, 'ERR_RG_TRUNCATED');
     const lenBuf = Buffer.alloc(8);

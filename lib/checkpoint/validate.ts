@@ -8,8 +8,9 @@ import * as fs from 'fs';
 
 import { CheckpointError, InvalidArgumentError } from '../errors';
 import type { ModelConfig } from './config';
-import { openCheckpoint, type Checkpoint } from './open';
+import { openCheckpoint, readConfig, type Checkpoint } from './open';
 import { DTYPE_SIZE, storageDType, type DType, type TensorSource } from './safetensors';
+import { validateTokenizer, type TokenizerSummary } from './validate-tokenizer';
 
 export interface ValidateOptions {
   /** Read every weight and report tensors holding NaN or ±Inf (default false: header checks only). */
@@ -54,6 +55,8 @@ export interface ValidationReport {
   issues: ValidationIssue[];
   /** Tensors with NaN or ±Inf values, in checkpoint order (only with scanValues). */
   nonFinite: NonFiniteCounts[];
+  /** The tokenizer and chat template, when tokenizer.json loaded (see validate-tokenizer.ts); absent without one. */
+  tokenizer?: TokenizerSummary;
 }
 
 const DEFAULT_CHUNK = 16 * 1024 * 1024;
@@ -74,6 +77,14 @@ export async function validateCheckpoint(dir: string, options: ValidateOptions =
     if (!(e instanceof CheckpointError)) throw e;
     report.ok = false;
     report.issues.push({ severity: 'error', code: e.code, message: e.message, file: e.file, tensor: e.tensor });
+    // The tokenizer is checked even when the weights are not usable: both get fixed at once.
+    let config: ModelConfig | undefined;
+    try {
+      config = readConfig(dir);
+    } catch {
+      config = undefined;
+    }
+    if (fs.existsSync(dir)) report.tokenizer = validateTokenizer(dir, config, report.issues);
     return report;
   }
   report.config = checkpoint.config;
@@ -92,6 +103,8 @@ export async function validateCheckpoint(dir: string, options: ValidateOptions =
       });
     }
   }
+
+  report.tokenizer = validateTokenizer(checkpoint.dir, checkpoint.config, report.issues);
 
   if (options.scanValues) {
     const total = checkpoint.tensors.reduce((s, t) => s + t.nbytes, 0);

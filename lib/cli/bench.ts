@@ -14,6 +14,7 @@ import { runBatchScaling } from '../bench/batch-scaling';
 import { formatGrammarReport, measureDecode, measureMasking } from '../bench/grammar';
 import { runPrecisionBench } from '../bench/precision';
 import { formatReport, intList, runBench } from '../bench/run';
+import { modelDir } from './load';
 
 function list(what: string) {
   return (s: string) => {
@@ -51,7 +52,7 @@ export function register(program: Command): void {
     // only read before a mode's name, so `bench batch-scaling --batches 1,2` reaches the mode.
     .enablePositionalOptions()
     .description("measure this machine's limits, kernel microbenchmarks and end-to-end prefill/decode (see README, Performance)")
-    .option('-m, --model <dir>', 'checkpoint for the end-to-end runs (e.g. from `recurrentgemma synth --preset 2b`); without it only machine, kernel and quality benchmarks run')
+    .option('-m, --model <dir|repo>', 'checkpoint (folder or pulled repository id) for the end-to-end runs (e.g. from `recurrentgemma synth --preset 2b`); without it only machine, kernel and quality benchmarks run')
     .option('--formats <list>', 'weight formats: stored (the checkpoint dtype), int8, q4', 'stored,int8,q4')
     .option('--precision <list>', 'precisions to run each format in: exact, fast', 'exact,fast')
     .option('--threads <n>', 'threads (default: physical cores)', (s) => Number(s))
@@ -78,7 +79,7 @@ export function register(program: Command): void {
       const log = (s: string) => process.stderr.write(s + '\n');
       const report = await runBench(
         {
-          model: o.model as string | undefined,
+          model: await modelDir(o.model as string | undefined),
           formats,
           precisions,
           threads,

@@ -53,7 +53,7 @@ async function command(line: string, session: ChatSession, tty: boolean): Promis
 async function run(values: CliGenerationValues): Promise<void> {
   const options: GenerateOptions = toGenerateOptions(values);
   const tty = process.stdin.isTTY === true;
-  const model = await loadModel(values.model, toLoadOptions(values));
+  const model = await loadModel(values.model, toLoadOptions(values), values.download === true);
   const session = model.createChatSession({ generation: options });
   const rl = readline.createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty });
   let reply: AbortController | undefined;

@@ -36,7 +36,9 @@ async function run(promptArg: string | undefined, values: GenerateValues): Promi
     if (process.stdin.isTTY) throw new UsageError('no prompt: pass it as an argument or on stdin');
     text = await readStdin();
   }
-  const model = await loadModel(values.model, toLoadOptions(values));
+  // An empty prompt would generate from <bos> alone: almost certainly a mistake (an empty file or variable).
+  if (text.trim().length === 0) throw new UsageError(promptArg === undefined ? 'the prompt on stdin is empty' : 'the prompt is empty');
+  const model = await loadModel(values.model, toLoadOptions(values), values.download === true);
   try {
     let prompt: Prompt = text;
     if (values.chat) {

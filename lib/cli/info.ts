@@ -8,6 +8,7 @@ import { writeOut } from './io';
 
 interface InfoValues {
   model?: string;
+  download?: boolean;
   threads?: number;
   simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
   json?: boolean;
@@ -42,7 +43,7 @@ function mib(bytes: number): string {
 }
 
 async function run(values: InfoValues): Promise<void> {
-  const model = await loadModel(values.model, toLoadOptions(values));
+  const model = await loadModel(values.model, toLoadOptions(values), values.download === true);
   try {
     const d = describe(model);
     if (values.json) {
@@ -61,7 +62,7 @@ async function run(values: InfoValues): Promise<void> {
       ['dtype', model.dtype],
       ['state', `${(d.stateBytes as number).toLocaleString('en-US')} bytes per sequence (${mib(d.stateBytes as number)}, fixed: does not grow with length)`],
       ['tokenizer', t ? `tokenizer.json, ${t.vocabSize} ids, chat template: ${t.chatTemplate !== undefined ? 'yes' : 'no (Gemma format)'}` : 'none (token ids only)'],
-      ['runtime', `simd ${model.runtime.simd}, ${model.runtime.threads} threads, ${mib(model.runtime.mappedBytes)} mapped, ${mib(model.runtime.ownedBytes)} owned`],
+      ['runtime', `simd ${model.runtime.simd}, ${model.runtime.threads} thread${model.runtime.threads === 1 ? '' : 's'}, ${mib(model.runtime.mappedBytes)} mapped, ${mib(model.runtime.ownedBytes)} owned`],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));
     await writeOut(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join(''));

@@ -4,12 +4,29 @@
  */
 import { Presets, SingleBar } from 'cli-progress';
 
+import { resolveModelDir } from '../hub';
 import { RecurrentGemma, type LoadOptions, type LoadProgress } from '../model';
+import { pullProgressReporter } from './pull';
 
 /** Loading shorter than this shows no bar at all. */
 const SHOW_AFTER_MS = 300;
 
-export async function loadModel(dir: string | undefined, options: LoadOptions): Promise<RecurrentGemma> {
+/**
+ * `--model` as given (a folder, or a Hugging Face repository id found in the cache; with
+ * `--download`, pulled when missing). Undefined stays undefined (the embedded demo model).
+ */
+export async function modelDir(model: string | undefined, download = false): Promise<string | undefined> {
+  if (model === undefined) return undefined;
+  const progress = pullProgressReporter();
+  try {
+    return await resolveModelDir(model, { download, onProgress: progress.onProgress });
+  } finally {
+    progress.stop();
+  }
+}
+
+export async function loadModel(model: string | undefined, options: LoadOptions, download = false): Promise<RecurrentGemma> {
+  const dir = await modelDir(model, download);
   const start = Date.now();
   const tty = process.stderr.isTTY === true;
   let bar: SingleBar | undefined;

@@ -29,10 +29,15 @@ function collect<T>(parse: (v: string) => T) {
   return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
 }
 
-/** --model, --threads, --simd. */
+/** The help of --model wherever it is accepted. */
+export const MODEL_HELP = 'checkpoint folder, or a Hugging Face repository id pulled into the cache (e.g. google/recurrentgemma-2b-it); default: the embedded tiny-python demo model';
+export const DOWNLOAD_HELP = 'when --model is a repository id that is not in the cache, download it first (as `pull` does)';
+
+/** --model, --download, --threads, --simd. */
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('-m, --model <dir>', 'Hugging Face RecurrentGemma folder (default: the embedded tiny-python demo model)')
+    .option('-m, --model <dir|repo>', MODEL_HELP)
+    .option('--download', DOWNLOAD_HELP)
     .option('--threads <n>', 'worker threads for the native kernels (default: physical cores)', integer)
     .addOption(new Option('--simd <level>', 'force a SIMD level').choices(['auto', 'scalar', 'avx2', 'avx512']));
 }
@@ -59,6 +64,7 @@ export function addGenerationOptions(cmd: Command, maxTokensDefault: number = GE
 /** Parsed values of addModelOptions + addGenerationOptions. */
 export interface CliGenerationValues {
   model?: string;
+  download?: boolean;
   threads?: number;
   simd?: LoadOptions['simd'];
   maxTokens: number;
@@ -93,6 +99,7 @@ export function toGenerateOptions(v: CliGenerationValues): GenerateOptions {
     ...(v.jsonSchema !== undefined ? { jsonSchema: readJsonSchema(v.jsonSchema) } : {}),
     ...(v.grammar !== undefined ? { grammar: readText(v.grammar, '--grammar') } : {}),
   };
+  for (const t of options.stopTokens ?? []) if (t < 0) throw new UsageError(`--stop-token must be a token id ≥ 0, got ${t}`);
   try {
     resolveGenerateOptions(options, Number.MAX_SAFE_INTEGER); // token ids are range-checked again once the vocabulary is known
   } catch (e) {
@@ -122,12 +129,31 @@ function readJsonSchema(value: string): object | boolean {
   }
 }
 
-/** Rewrites an API option name at the start of a message as the CLI flag (topP -> --top-p). */
-function toFlag(message: string): string {
-  const flags: Record<string, string> = { stopTokens: 'stop-token', stop: 'stop' };
-  return message.replace(/^([a-zA-Z]+)/, (name) =>
-    flags[name] !== undefined ? `--${flags[name]}` : /^(maxTokens|temperature|topK|topP|minP|repetitionPenalty|repetitionLookback|seed)$/.test(name) ? `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : name,
-  );
+/** API option names -> the CLI flags that set them (repeatable flags fill the arrays). */
+const FLAGS: Record<string, string> = {
+  maxTokens: '--max-tokens',
+  temperature: '--temperature',
+  topK: '--top-k',
+  topP: '--top-p',
+  minP: '--min-p',
+  repetitionPenalty: '--repetition-penalty',
+  repetitionLookback: '--repetition-lookback',
+  seed: '--seed',
+  stop: '--stop',
+  stopTokens: '--stop-token',
+  jsonSchema: '--json-schema',
+  grammar: '--grammar',
+  threads: '--threads',
+  simd: '--simd',
+};
+
+/**
+ * Rewrites an API option name at the start of a message as the CLI flag: `topP must be …` ->
+ * `--top-p must be …`, `stopTokens[1] must be …` -> `--stop-token must be …` (the flag is
+ * repeatable, so the index means nothing on the command line).
+ */
+export function toFlag(message: string): string {
+  return message.replace(/^([a-zA-Z]+)(\[\d+\])?/, (whole, name: string) => FLAGS[name] ?? whole);
 }
 
 /** Load options from CLI values. */

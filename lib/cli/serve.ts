@@ -3,8 +3,11 @@
  * /health says "loading"), prints one line with the URL on stdout when the model is ready, and on
  * SIGINT / SIGTERM lets in-flight requests finish (up to --shutdown-grace), then exits 0.
  */
+import * as fs from 'fs';
+
 import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
 
+import { parseRepoRef } from '../hub';
 import { createServer } from '../server';
 import { loadModel } from './load';
 import { addModelOptions, toLoadOptions, UsageError } from './options';
@@ -12,6 +15,7 @@ import { writeOut } from './io';
 
 interface ServeValues {
   model?: string;
+  download?: boolean;
   threads?: number;
   simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
   precision?: 'exact' | 'fast';
@@ -66,11 +70,12 @@ async function run(v: ServeValues): Promise<void> {
   if (v.redis !== undefined && !/^rediss?:\/\//.test(v.redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(v.redis)}`);
   const loopback = v.host === '127.0.0.1' || v.host === '::1' || v.host === 'localhost';
   if (!loopback && apiKey === undefined) process.stderr.write(`warning: listening on ${v.host} without an API key: anyone who can reach this port can use the model\n`);
-  const loading = loadModel(v.model, { ...toLoadOptions(v), ...(v.precision ? { precision: v.precision } : {}), ...(v.weights ? { weights: v.weights } : {}) });
+  const loading = loadModel(v.model, { ...toLoadOptions(v), ...(v.precision ? { precision: v.precision } : {}), ...(v.weights ? { weights: v.weights } : {}) }, v.download === true);
   loading.catch(() => {}); // awaited below; the server reports the failure meanwhile
   const server = createServer(loading, {
     apiKey,
-    modelId: v.modelId,
+    // `--model google/recurrentgemma-2b-it` is served under that name, not its cache folder's (a commit id).
+    modelId: v.modelId ?? (v.model !== undefined && !fs.existsSync(v.model) && parseRepoRef(v.model) !== null ? v.model : undefined),
     maxBatch: v.maxBatch,
     maxQueue: v.maxQueue,
     stateCacheBytes: v.stateCacheMb * 1024 * 1024,

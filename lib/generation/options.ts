@@ -122,7 +122,7 @@ function finite(name: string, v: unknown): number {
 
 function integer(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? 'Infinity' : max}], got ${String(v)}`, 'ERR_RG_OUT_OF_RANGE');
+    throw new InvalidArgumentError(`${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`}, got ${String(v)}`, 'ERR_RG_OUT_OF_RANGE');
   return v;
 }
 
@@ -155,7 +155,7 @@ export function resolveGenerateOptions(options: GenerateOptions | undefined, voc
   const o = options;
 
   const temperature = finite('temperature', o.temperature ?? d.temperature);
-  range('temperature', temperature, temperature >= 0, '>= 0 (0 = greedy)');
+  range('temperature', temperature, temperature >= 0, '≥ 0 (0 = greedy)');
   const topP = finite('topP', o.topP ?? d.topP);
   range('topP', topP, topP > 0 && topP <= 1, 'in (0, 1]');
   const minP = finite('minP', o.minP ?? d.minP);
@@ -168,7 +168,9 @@ export function resolveGenerateOptions(options: GenerateOptions | undefined, voc
   else if (typeof o.stop === 'string') stop = [o.stop];
   else if (Array.isArray(o.stop)) stop = [...(o.stop as readonly unknown[])] as string[];
   else throw new InvalidArgumentError('stop must be a string or an array of strings');
-  for (const s of stop) if (typeof s !== 'string' || s.length === 0) throw new InvalidArgumentError(`stop strings must be non-empty strings, got ${JSON.stringify(s)}`);
+  stop.forEach((s, i) => {
+    if (typeof s !== 'string' || s.length === 0) throw new InvalidArgumentError(`stop[${i}] must be a non-empty string, got ${JSON.stringify(s)}`);
+  });
 
   if (o.stopTokens !== undefined && !Array.isArray(o.stopTokens)) throw new InvalidArgumentError('stopTokens must be an array of token ids');
   const stopTokens = (o.stopTokens ?? []).map((t, i) => integer(`stopTokens[${i}]`, t, 0, vocabSize - 1));

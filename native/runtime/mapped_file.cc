@@ -19,6 +19,10 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   HANDLE file = CreateFileA(path.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
                             FILE_ATTRIBUTE_NORMAL, nullptr);
   if (file == INVALID_HANDLE_VALUE) throw std::runtime_error("cannot open " + path);
+  if (GetFileType(file) != FILE_TYPE_DISK) {
+    CloseHandle(file);
+    throw std::runtime_error(path + " is not a regular file");
+  }
   LARGE_INTEGER size;
   if (!GetFileSizeEx(file, &size)) {
     CloseHandle(file);
@@ -49,12 +53,19 @@ MappedFile::~MappedFile() {
 }
 #else
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
+  // O_NONBLOCK: opening a named pipe for reading would otherwise wait for a writer forever.
+  // It changes nothing for a regular file, the only kind mapped (the last check, after the
+  // TypeScript side's: a FIFO, socket or device cannot stand in for weights).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("cannot open " + path);
   struct stat st;
   if (fstat(fd, &st) != 0) {
     ::close(fd);
     throw std::runtime_error("cannot stat " + path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error(path + " is not a regular file");
   }
   size_ = static_cast<uint64_t>(st.st_size);
   if (size_ == 0) {
