@@ -125,6 +125,19 @@ export class NativeAddonError extends RecurrentGemmaError {
   }
 }
 
+/**
+ * A forward()/forwardBatch() call was aborted through its `signal`. The name is 'AbortError', as
+ * for fetch() and other signal-taking APIs; `cause` is the signal's reason. The states are left
+ * at the round boundary they had reached (see their `position`). Generation never throws it: an
+ * aborted generation resolves with finishReason 'abort'.
+ */
+export class AbortError extends RecurrentGemmaError {
+  constructor(message = 'the operation was aborted', cause?: unknown) {
+    super(message, 'ERR_RG_ABORTED');
+    if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
+  }
+}
+
 /** The native addon rejected a call; converts its `code` into the matching error class. */
 export function fromNativeError(e: unknown): Error {
   // Duck-typed rather than `instanceof Error`: the addon creates its errors in the realm it was

@@ -33,6 +33,7 @@ export {
   HubError,
   IntegrityError,
   NativeAddonError,
+  AbortError,
 } from './errors';
 export { openCheckpoint, readConfig, parseConfig, type ModelConfig, type BlockType, type DType, type Checkpoint } from './checkpoint';
 export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './checkpoint';
@@ -41,9 +42,12 @@ export { type WeightFormat, type Quantization, type WeightDType } from './checkp
 export { quantizeCheckpoint, type QuantizeOptions, type QuantizeResult } from './quantize';
 export { synthesizeCheckpoint, synthConfigJson, SYNTH_PRESETS, type SynthOptions, type SynthResult, type SynthPreset, type SynthDType } from './synth';
 export { Tokenizer, TOKENIZER_FILES, type EncodeOptions, type DecodeOptions } from './tokenizer';
-export { ChatSession, ChatTemplate, type ChatMessage, type ChatRole, type ChatReply, type ChatSessionData, type ChatSessionOptions, type ChatTurnOptions } from './chat';
+export { ChatSession, ChatTemplate, foldSystemPrompt, type ChatMessage, type ChatRole, type ChatReply, type ChatSessionData, type ChatSessionOptions, type ChatTurnOptions } from './chat';
 export {
   GENERATION_DEFAULTS,
+  PREFILL_ROUND_TOKENS,
+  type GenerationTimings,
+  type GenerationEnd,
   type Prompt,
   type FinishReason,
   type GenerationChunk,

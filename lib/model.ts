@@ -1,14 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { performance } from 'perf_hooks';
 
 import { openCheckpoint, type Checkpoint, type ModelConfig, type Quantization, type WeightDType, type WeightFormat } from './checkpoint';
 import { configIdentity, fingerprintCheckpoint, type ModelFingerprint } from './checkpoint/fingerprint';
 import { ChatSession, readChatMetadata, type ChatSessionOptions } from './chat';
-import { call, DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
+import { OwnedResources } from './dispose';
+import { AbortError, call, DisposedError, fromNativeError, InvalidArgumentError, TokenizerError, TokenRangeError } from './errors';
 import { generateBatch, type BatchGenerationHost, type BatchRequest, type GenerateBatchOptions } from './generation/batch';
 import { ForwardBatcher, type ForwardBatcherOptions } from './generation/batcher';
-import { complete, generate, requireTokenizer, type Prompt } from './generation/generate';
-import type { Completion, GenerateOptions, GenerationChunk } from './generation/options';
+import { complete, generate, PREFILL_ROUND_TOKENS, requireTokenizer, type Prompt } from './generation/generate';
+import type { Completion, GenerateOptions, GenerationChunk, GenerationEnd } from './generation/options';
 import { resolveLoadOptions, type LoadOptions, type LoadProgress, type Precision } from './load-options';
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
 import { checkStateCompatible, decodeState, ModelState, type StateHeader, type StateOwner } from './state';
@@ -38,12 +40,19 @@ export interface RuntimeInfo {
 export interface ForwardOptions {
   /** Return logits for every input position (T x vocab, row-major) instead of the last one only. */
   allLogits?: boolean;
+  /**
+   * Aborting rejects the call with an AbortError within one round of PREFILL_ROUND_TOKENS rows;
+   * the state keeps what it consumed up to that round boundary (see its `position`).
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of forwardBatch(). */
 export interface ForwardBatchOptions {
   /** allLogits for every sequence, or one flag per sequence. */
   allLogits?: boolean | readonly boolean[];
+  /** As for forward(): each state keeps what it consumed up to the round boundary. */
+  signal?: AbortSignal;
 }
 
 /** Token ids: a plain array or an Int32Array. */
@@ -68,13 +77,18 @@ export class RecurrentGemma implements StateOwner {
   readonly quantization: Quantization | null;
   /** Identity of the architecture and weights; saved states carry it and are checked against it. */
   readonly fingerprint: ModelFingerprint;
+  /** Milliseconds RecurrentGemma.load() took (reported in every generation's timings). */
+  readonly loadMs: number | undefined;
   private nativeModel: NativeModel | null;
+  /** States, sessions and batchers made by this model: dispose() disposes them too. */
+  private readonly owned = new OwnedResources();
   private readonly textTokenizer: Tokenizer | null;
   /** What generation and chat run on: this model, its tokenizer and its folder. */
   private readonly host: BatchGenerationHost;
 
   /** @internal Use RecurrentGemma.load(). */
-  protected constructor(checkpoint: Checkpoint, native: NativeModel, tokenizer: Tokenizer | null = null, weights: WeightFormat = 'stored') {
+  protected constructor(checkpoint: Checkpoint, native: NativeModel, tokenizer: Tokenizer | null = null, weights: WeightFormat = 'stored', loadMs?: number) {
+    this.loadMs = loadMs;
     this.config = checkpoint.config;
     this.dir = checkpoint.dir;
     this.dtype = checkpoint.dtype;
@@ -94,6 +108,7 @@ export class RecurrentGemma implements StateOwner {
   static async load(dir: string = DEFAULT_MODEL_DIR, options: LoadOptions = {}): Promise<RecurrentGemma> {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('model folder must be a non-empty string');
     const o = resolveLoadOptions(options);
+    const started = performance.now();
     const progress = async (stage: LoadProgress['stage'], step: number) => {
       if (!o.onProgress) return;
       o.onProgress({ stage, step, steps: 3 });
@@ -123,7 +138,7 @@ export class RecurrentGemma implements StateOwner {
         ),
     );
     await progress('done', 3);
-    return new this(checkpoint, native, tokenizer, weights);
+    return new this(checkpoint, native, tokenizer, weights, performance.now() - started);
   }
 
   /** True when the folder had tokenizer files (text in and out works). */
@@ -140,7 +155,7 @@ export class RecurrentGemma implements StateOwner {
    * Streams a continuation of `prompt` (text, encoded with `<bos>` first, or token ids used as
    * given) as chunks `{ token, text }`; the last chunk also carries finishReason and counts.
    */
-  generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<GenerationChunk, void, undefined> {
+  generate(prompt: Prompt, options?: GenerateOptions): AsyncGenerator<GenerationChunk, GenerationEnd, undefined> {
     return generate(this.host, prompt, options);
   }
 
@@ -170,7 +185,7 @@ export class RecurrentGemma implements StateOwner {
     const saved = readChatMetadata(header.metadata, this.config.vocabSize);
     const state = this.createState();
     state.restore(data, header.position);
-    return new ChatSession({ ...this.host, tokenizer }, options, { state, data: saved });
+    return this.adopt(new ChatSession({ ...this.host, tokenizer }, options, { state, data: saved }));
   }
 
   /** Reads a file written by session.save() and restores the session. */
@@ -181,7 +196,7 @@ export class RecurrentGemma implements StateOwner {
 
   /** A chat in Gemma's turn format that keeps its state between turns. */
   createChatSession(options?: ChatSessionOptions): ChatSession {
-    return new ChatSession({ ...this.host, tokenizer: requireTokenizer(this.textTokenizer, this.dir, 'chat') }, options);
+    return this.adopt(new ChatSession({ ...this.host, tokenizer: requireTokenizer(this.textTokenizer, this.dir, 'chat') }, options));
   }
 
   /** @internal */
@@ -196,6 +211,12 @@ export class RecurrentGemma implements StateOwner {
     return call(() => new addon.NativeState(m));
   }
 
+  /** @internal Registers a state, session or batcher made for this model, so dispose() disposes it. */
+  adopt<T extends { dispose(): void }>(resource: T): T {
+    this.owned.add(resource);
+    return resource;
+  }
+
   /** Which kernels, precision in effect and how many threads this model runs with, and its memory. */
   get runtime(): RuntimeInfo {
     return this.handle().info();
@@ -203,7 +224,7 @@ export class RecurrentGemma implements StateOwner {
 
   /** A fresh state at position 0. */
   createState(): ModelState {
-    return new ModelState(this.createNativeState(), this);
+    return new ModelState(this.createNativeState(), this); // the state adopts itself (clones too)
   }
 
   /**
@@ -272,12 +293,44 @@ export class RecurrentGemma implements StateOwner {
     const flags = Array.isArray(allLogits) ? (allLogits as readonly unknown[]) : states.map(() => allLogits);
     if (flags.length !== states.length || !flags.every((f) => typeof f === 'boolean'))
       throw new InvalidArgumentError('allLogits must be a boolean or an array of one boolean per state');
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal');
     const ids = states.map((state, i) => {
       if (!(state instanceof ModelState)) throw new InvalidArgumentError(`states[${i}] is not a ModelState`);
       state.handle();
       return this.checkTokens(tokensPerState[i]!);
     });
-    return this.forwardChecked(states, ids, flags as boolean[]);
+    // Without a signal nothing can interrupt the call: one native call does every round.
+    if (signal === undefined) return this.forwardChecked(states, ids, flags as boolean[]);
+    return this.forwardInRounds(states, ids, flags as boolean[], signal);
+  }
+
+  /**
+   * forwardChecked() in calls of at most PREFILL_ROUND_TOKENS rows (shared among the states with
+   * tokens left), checking `signal` before each: an abort rejects with AbortError and leaves every
+   * state at the round boundary it reached.
+   */
+  private async forwardInRounds(states: readonly ModelState[], ids: readonly Int32Array[], allLogits: readonly boolean[], signal: AbortSignal): Promise<Float32Array[]> {
+    const V = this.config.vocabSize;
+    const done = ids.map(() => 0);
+    const out: (Float32Array | undefined)[] = ids.map((t, i) => (allLogits[i] ? new Float32Array(t.length * V) : undefined));
+    for (;;) {
+      const active = ids.flatMap((t, i) => (done[i]! < t.length ? [i] : []));
+      if (active.length === 0) return out as Float32Array[];
+      if (signal.aborted) throw new AbortError('forward was aborted', signal.reason);
+      const share = Math.max(1, Math.floor(PREFILL_ROUND_TOKENS / active.length));
+      const pieces = active.map((i) => ids[i]!.subarray(done[i]!, done[i]! + share));
+      const logits = await this.forwardChecked(
+        active.map((i) => states[i]!),
+        pieces,
+        active.map((i) => allLogits[i]!),
+      );
+      active.forEach((i, k) => {
+        if (allLogits[i]) out[i]!.set(logits[k]!, done[i]! * V);
+        else out[i] = logits[k]!; // the last round's is the last position's
+        done[i]! += pieces[k]!.length;
+      });
+    }
   }
 
   /**
@@ -285,7 +338,7 @@ export class RecurrentGemma implements StateOwner {
    * loops) as one forwardBatch() per step. See ForwardBatcher.
    */
   createBatcher(options?: ForwardBatcherOptions): ForwardBatcher {
-    return new ForwardBatcher(this, options);
+    return this.adopt(new ForwardBatcher(this, options));
   }
 
   /** Validates token ids and returns them as an Int32Array. */
@@ -307,10 +360,25 @@ export class RecurrentGemma implements StateOwner {
     return this.nativeModel === null;
   }
 
-  /** Unmaps the weights and stops the threads now (a finalizer would otherwise do it later). */
+  /**
+   * Unmaps the weights and stops the threads now (a finalizer would otherwise do it later). Every
+   * state, chat session and batcher this model made is disposed with it: using one afterwards
+   * throws (or rejects with) DisposedError, and generations in flight end with one.
+   */
   dispose(): void {
     if (!this.nativeModel) return;
+    this.owned.disposeAll();
     call(() => this.nativeModel!.dispose());
     this.nativeModel = null;
+  }
+
+  /** dispose(), for `using model = await RecurrentGemma.load(...)`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** dispose(), for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
   }
 }

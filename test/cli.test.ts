@@ -146,4 +146,67 @@ describe('recurrentgemma CLI', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('generate --json prints one object: text, tokens, finishReason, counts and timings', () => {
+    const c = golden.cases.find((x) => x.name === 'imports')!;
+    const r = cli(['generate', c.prompt, '-t', '0', '-n', '6', '--ignore-eos', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]!) as { text: string; tokens: number[]; finishReason: string; promptTokens: number; generatedTokens: number; timings: Record<string, number> };
+    expect(out.tokens).toEqual(c.greedy_ids.slice(0, 6));
+    expect(out.text).toBe(tokenizer.decode(c.greedy_ids.slice(0, 6)));
+    expect(out).toMatchObject({ finishReason: 'length', promptTokens: tokenizer.encode(c.prompt).length, generatedTokens: 6 });
+    expect(out.timings).toMatchObject({ prefillTokens: out.promptTokens, decodeTokens: 5 });
+    for (const k of ['loadMs', 'prefillMs', 'prefillTokensPerSecond', 'timeToFirstTokenMs', 'decodeMs', 'decodeTokensPerSecond']) expect(typeof out.timings[k]).toBe('number');
+  });
+
+  test('generate --tokens feeds the ids as given; bad ids name the flag and the id', () => {
+    const c = golden.cases.find((x) => x.name === 'class')!;
+    const ids = tokenizer.encode(c.prompt);
+    const r = cli(['generate', '--tokens', ids.join(','), '-t', '0', '-n', '5', '--ignore-eos', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { tokens: number[] }).tokens).toEqual(c.greedy_ids.slice(0, 5));
+    const range = cli(['generate', '--tokens', '2,99999', '-n', '2']);
+    expect({ code: range.code, stdout: range.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(range.stderr).toMatch(/--tokens: token id 99999 at index 1 is outside the vocabulary/);
+    const junk = cli(['generate', '--tokens', '2,-1', '-n', '2']);
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toMatch(/--tokens.*"-1" is not a token id/);
+    expect(cli(['generate', 'text', '--tokens', '2']).stderr).toMatch(/not both/);
+  });
+
+  test('a reply cut by --max-tokens is marked [length] on stderr (stdout stays the text); --stats shows timings', () => {
+    const r = cli(['generate', 'def f():', '-n', '3', '--ignore-eos', '--stats']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^\[length\] stopped after 3 tokens/m);
+    expect(r.stderr).toMatch(/first token [\d.]+ ms, prefill \d+ tokens in [\d.]+ ms \([\d.]+ tokens\/s\), decode 2 tokens in [\d.]+ ms \([\d.]+ tokens\/s\)/);
+    expect(r.stdout).not.toMatch(/\[length\]/);
+    const chat = cli(['chat', '-n', '2', '--ignore-eos'], 'def add(a, b):\n');
+    expect(chat.stderr).toMatch(/\[length\]/);
+  });
+
+  test('--precision, --weights and --huge-pages load the model as the API options do (info reports them)', () => {
+    const r = cli(['info', '--json', '--weights', 'int8', '--precision', 'exact', '--huge-pages']);
+    expect(r.code).toBe(0);
+    expect(JSON.stringify(JSON.parse(r.stdout))).toMatch(/"weights":"int8"/);
+    const g = cli(['generate', 'x = ', '-n', '2', '--weights', 'q4', '--precision', 'fast', '--huge-pages']);
+    expect(g.code).toBe(0);
+    const bad = cli(['generate', 'x', '--weights', 'int3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--weights/);
+  });
+
+  test('chat --system starts the first turn; /stats shows timings; /save and /load keep the conversation', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rg-cli-chat-')), 'chat.rgstate');
+    const r = cli(['chat', '-n', '4', '-t', '0', '--system', 'Answer in Python.'], `def add(a, b):\n/stats\n/save ${file}\n/reset\n/load ${file}\n/history\n`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/last reply: \d+ tokens \[\w+\]; load [\d.]+ ms, first token [\d.]+ ms, prefill \d+ tokens/);
+    expect(r.stderr).toMatch(/saved 3 messages/);
+    expect(r.stderr).toMatch(/loaded 3 messages/);
+    expect(r.stdout).toMatch(/system: Answer in Python\.\nuser: def add\(a, b\):\nassistant: /);
+    const missing = cli(['chat'], '/load /no/such/file\n');
+    expect(missing.code).toBe(0);
+    expect(missing.stderr).toMatch(/\/load failed: .*no such file/i);
+  });
 });

@@ -152,7 +152,7 @@ describe('states and models', () => {
     }
   });
 
-  test('a disposed model -> DisposedError; its states are refused too', async () => {
+  test('a disposed model -> DisposedError; its states were disposed with it', async () => {
     const m = await RecurrentGemma.load(FIXTURE, { threads: 1 });
     const s = m.createState();
     m.dispose();
@@ -160,10 +160,10 @@ describe('states and models', () => {
     await rejects(() => m.forward(s, [1]), DisposedError, 'ERR_RG_DISPOSED');
     await rejects(() => m.createState(), DisposedError, 'ERR_RG_DISPOSED');
     await rejects(() => m.runtime, DisposedError, 'ERR_RG_DISPOSED');
-    // The state's own memory is still valid and freeable.
-    expect(s.position).toBe(0);
+    expect(s.disposed).toBe(true);
+    await rejects(() => s.position, DisposedError, 'ERR_RG_DISPOSED');
     await rejects(() => s.clone(), DisposedError, 'ERR_RG_DISPOSED');
-    s.dispose();
+    s.dispose(); // still harmless
   });
 
   test('forwardBatch: a bad entry anywhere leaves every state where it was', async () => {

@@ -6,7 +6,7 @@
  */
 import { StateFormatError } from '../errors';
 import { StateFormatCode } from '../state/format';
-import type { ChatMessage } from './template';
+import { checkConversation, type ChatMessage } from './template';
 
 /** The plain data of a session besides its model state: enough, with the state, to resume it. */
 export interface ChatSessionData {
@@ -43,14 +43,13 @@ export function readChatMetadata(metadata: unknown, vocabSize: number): SavedCha
   if (typeof raw !== 'object' || raw === null) return bad('its chat data is not an object');
   const o = raw as Record<string, unknown>;
   if (o.version !== CHAT_METADATA_VERSION) bad(`chat data version ${JSON.stringify(o.version)} is not supported (expected ${CHAT_METADATA_VERSION})`);
-  if (!Array.isArray(o.history)) return bad('history is not an array');
-  const history: ChatMessage[] = o.history.map((m: unknown, i: number) => {
-    const r = m as Record<string, unknown> | null;
-    if (typeof r !== 'object' || r === null || typeof r.content !== 'string' || r.role !== (i % 2 === 0 ? 'user' : 'assistant'))
-      return bad(`history[${i}] is not a ${i % 2 === 0 ? 'user' : 'assistant'} message`);
-    return { role: r.role, content: r.content } as ChatMessage;
-  });
-  if (history.length % 2 !== 0) bad('history does not end with a reply');
+  let history: ChatMessage[];
+  try {
+    history = checkConversation(o.history, 'history');
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  if (history.length > 0 && history[history.length - 1]!.role === 'user') bad('history does not end with a reply');
   if (!Array.isArray(o.pendingTokens) || !o.pendingTokens.every((t: unknown) => Number.isInteger(t) && (t as number) >= 0 && (t as number) < vocabSize))
     bad('pendingTokens is not a list of token ids');
   if (o.template !== undefined && typeof o.template !== 'string') bad('template is not a string');

@@ -10,12 +10,51 @@ import { Template } from '@huggingface/jinja';
 import { InvalidArgumentError, TokenizerError } from '../errors';
 import { CONTROL_TOKENS, type Tokenizer } from '../tokenizer';
 
-/** Who wrote a message ('assistant' is rendered as Gemma's 'model' role). */
-export type ChatRole = 'user' | 'assistant';
+/**
+ * Who wrote a message ('assistant' is rendered as Gemma's 'model' role; 'system' is folded into
+ * the first user turn, see foldSystemPrompt()).
+ */
+export type ChatRole = 'system' | 'user' | 'assistant';
 
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+}
+
+/**
+ * Checks a conversation: an array of { role, content } with string content, an optional system
+ * message first, then user and assistant messages alternating from a user message. Returns
+ * copies. `what` names the value in errors (e.g. 'history').
+ */
+export function checkConversation(messages: unknown, what: string): ChatMessage[] {
+  if (!Array.isArray(messages)) throw new InvalidArgumentError(`${what} must be an array of { role, content } messages`);
+  const system = messages.length > 0 && (messages[0] as { role?: unknown } | null)?.role === 'system' ? 1 : 0;
+  return messages.map((m: unknown, i: number) => {
+    const r = m as Record<string, unknown> | null;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new InvalidArgumentError(`${what}[${i}] must be a { role, content } object`);
+    const want: ChatRole = i < system ? 'system' : (i - system) % 2 === 0 ? 'user' : 'assistant';
+    if (r.role !== want) {
+      const why = r.role === 'system' ? 'only the first message may be a system message' : 'roles must alternate user/assistant/user/... (after an optional system message)';
+      throw new InvalidArgumentError(`${what}[${i}] must be a ${want} message, got role ${JSON.stringify(r.role)}: ${why}`);
+    }
+    if (typeof r.content !== 'string') throw new InvalidArgumentError(`${what}[${i}].content must be a string`);
+    return { role: want, content: r.content };
+  });
+}
+
+/**
+ * The one way a system prompt reaches a Gemma model. Gemma's chat format has no system role
+ * (Google's and Hugging Face's Gemma templates raise an error on one); the common practice, which
+ * llama.cpp and Ollama follow for Gemma, is to put the system text at the start of the first user
+ * turn, separated by a blank line. So [system S, user U, ...] becomes [user "S\n\nU", ...];
+ * conversations without a system message are returned unchanged (as a copy).
+ */
+export function foldSystemPrompt(messages: readonly ChatMessage[]): ChatMessage[] {
+  const out = messages.map((m) => ({ ...m }));
+  if (out.length === 0 || out[0]!.role !== 'system') return out;
+  const [system, first, ...rest] = out;
+  if (first === undefined || first.role !== 'user') throw new InvalidArgumentError('a system message must be followed by a user message');
+  return [{ role: 'user', content: `${system!.content}\n\n${first.content}` }, ...rest];
 }
 
 /** Gemma's format, used when the folder has no chat_template. */
@@ -80,12 +119,16 @@ export class ChatTemplate {
     }
   }
 
-  /** The text of a whole conversation, ending with the model's header when addGenerationPrompt. */
+  /**
+   * The text of a whole conversation, ending with the model's header when addGenerationPrompt.
+   * A system message is folded into the first user turn first (foldSystemPrompt()).
+   */
   render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
-    if (!this.template) return gemmaFormat(messages, addGenerationPrompt, this.bosToken);
+    const folded = foldSystemPrompt(messages);
+    if (!this.template) return gemmaFormat(folded, addGenerationPrompt, this.bosToken);
     try {
       return this.template.render({
-        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: folded.map((m) => ({ role: m.role, content: m.content })),
         bos_token: this.bosToken,
         add_generation_prompt: addGenerationPrompt,
       });
@@ -119,9 +162,15 @@ export class ChatTemplate {
     return tokenizer.encodeControlled(this.turnTextOf(escaper.messages(history), escaper.escape(user)), escaper.restore);
   }
 
+  /** Token ids of historyText(), with control tokens and message text told apart as in encode(). */
+  historyTokens(history: readonly ChatMessage[], tokenizer: Tokenizer): number[] {
+    const escaper = new ContentEscaper(tokenizer);
+    return tokenizer.encodeControlled(this.historyText(escaper.messages(history)), escaper.restore);
+  }
+
   private turnTextOf(history: ChatMessage[], user: string): string {
     const messages: ChatMessage[] = [...history, { role: 'user', content: user }];
-    if (history.length === 0) return this.render(messages, true);
+    if (history.every((m) => m.role === 'system')) return this.render(messages, true); // the first turn
     const last = history.length - 1;
     if (history[last]!.role !== 'assistant') throw new InvalidArgumentError('the history must end with a reply before the next user turn');
     messages[last] = { role: 'assistant', content: REPLY_SENTINEL };
@@ -129,5 +178,21 @@ export class ChatTemplate {
     const at = rendered.lastIndexOf(REPLY_SENTINEL);
     if (at < 0) throw new InvalidArgumentError('the chat template does not render the previous reply, so turns cannot be appended');
     return rendered.slice(at + REPLY_SENTINEL.length);
+  }
+
+  /**
+   * The text a state must consume to continue `history` (ending with a reply) as if the
+   * conversation had happened on it: everything up to the end of the last reply's content, not
+   * its closing (turnText() adds that with the next user turn, as after a generated reply).
+   */
+  historyText(history: readonly ChatMessage[]): string {
+    const last = history.length - 1;
+    if (last < 0 || history[last]!.role !== 'assistant') throw new InvalidArgumentError('the history must end with a reply (an assistant message)');
+    const messages = [...history];
+    messages[last] = { role: 'assistant', content: REPLY_SENTINEL };
+    const rendered = this.render(messages, false);
+    const at = rendered.lastIndexOf(REPLY_SENTINEL);
+    if (at < 0) throw new InvalidArgumentError('the chat template does not render the last reply, so the conversation cannot be continued');
+    return rendered.slice(0, at) + history[last]!.content;
   }
 }

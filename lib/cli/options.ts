@@ -33,13 +33,23 @@ function collect<T>(parse: (v: string) => T) {
 export const MODEL_HELP = 'checkpoint folder, or a Hugging Face repository id pulled into the cache (e.g. google/recurrentgemma-2b-it); default: the embedded tiny-python demo model';
 export const DOWNLOAD_HELP = 'when --model is a repository id that is not in the cache, download it first (as `pull` does)';
 
-/** --model, --download, --threads, --simd. */
+/** --model, --download and how to load it (the CLI face of LoadOptions: --threads, --simd, --precision, --weights, --huge-pages). */
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <dir|repo>', MODEL_HELP)
     .option('--download', DOWNLOAD_HELP)
     .option('--threads <n>', 'worker threads for the native kernels (default: physical cores)', integer)
-    .addOption(new Option('--simd <level>', 'force a SIMD level').choices(['auto', 'scalar', 'avx2', 'avx512']));
+    .addOption(new Option('--simd <level>', 'force a SIMD level').choices(['auto', 'scalar', 'avx2', 'avx512']))
+    .addOption(new Option('--precision <p>', "matmul arithmetic: 'fast' rounds activations to bf16/int8 for prefill (needs avx512_bf16 + avx512_vnni)").choices(['exact', 'fast']))
+    .addOption(new Option('--weights <format>', 'hold the projections as stored, or quantize them at load to int8 / q4').choices(['stored', 'int8', 'q4']))
+    .option('--huge-pages', 'copy stored weights onto 2 MiB pages (faster streaming, more private memory)');
+}
+
+/** Parses --tokens 2,651,...: token ids separated by commas (range-checked once the model is loaded). */
+export function tokenList(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  for (const p of parts) if (!/^\d+$/.test(p) || !Number.isSafeInteger(Number(p))) throw new CommanderArgumentError(`${JSON.stringify(p)} is not a token id (expected integers separated by commas).`);
+  return parts.map(Number);
 }
 
 /** The sampling and stopping options of generate/complete. */
@@ -62,11 +72,7 @@ export function addGenerationOptions(cmd: Command, maxTokensDefault: number = GE
 }
 
 /** Parsed values of addModelOptions + addGenerationOptions. */
-export interface CliGenerationValues {
-  model?: string;
-  download?: boolean;
-  threads?: number;
-  simd?: LoadOptions['simd'];
+export interface CliGenerationValues extends CliModelValues {
   maxTokens: number;
   temperature: number;
   topK: number;
@@ -156,7 +162,24 @@ export function toFlag(message: string): string {
   return message.replace(/^([a-zA-Z]+)(\[\d+\])?/, (whole, name: string) => FLAGS[name] ?? whole);
 }
 
+/** Parsed values of addModelOptions. */
+export interface CliModelValues {
+  model?: string;
+  download?: boolean;
+  threads?: number;
+  simd?: LoadOptions['simd'];
+  precision?: LoadOptions['precision'];
+  weights?: LoadOptions['weights'];
+  hugePages?: boolean;
+}
+
 /** Load options from CLI values. */
-export function toLoadOptions(v: { threads?: number; simd?: LoadOptions['simd'] }): LoadOptions {
-  return { ...(v.threads !== undefined ? { threads: v.threads } : {}), ...(v.simd !== undefined ? { simd: v.simd } : {}) };
+export function toLoadOptions(v: CliModelValues): LoadOptions {
+  return {
+    ...(v.threads !== undefined ? { threads: v.threads } : {}),
+    ...(v.simd !== undefined ? { simd: v.simd } : {}),
+    ...(v.precision !== undefined ? { precision: v.precision } : {}),
+    ...(v.weights !== undefined ? { weights: v.weights } : {}),
+    ...(v.hugePages ? { hugePages: true } : {}),
+  };
 }

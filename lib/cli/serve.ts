@@ -5,21 +5,15 @@
  */
 import * as fs from 'fs';
 
-import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 
 import { parseRepoRef } from '../hub';
 import { createServer } from '../server';
 import { loadModel } from './load';
-import { addModelOptions, toLoadOptions, UsageError } from './options';
+import { addModelOptions, toLoadOptions, UsageError, type CliModelValues } from './options';
 import { writeOut } from './io';
 
-interface ServeValues {
-  model?: string;
-  download?: boolean;
-  threads?: number;
-  simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
-  precision?: 'exact' | 'fast';
-  weights?: 'stored' | 'int8' | 'q4';
+interface ServeValues extends CliModelValues {
   host: string;
   port: number;
   apiKey?: string;
@@ -47,8 +41,6 @@ export function register(program: Command): void {
     .command('serve')
     .description('serve the model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health)');
   addModelOptions(cmd)
-    .addOption(new Option('--precision <p>', 'matmul arithmetic').choices(['exact', 'fast']))
-    .addOption(new Option('--weights <format>', 'hold the projections as stored or quantize them at load').choices(['stored', 'int8', 'q4']))
     .option('--host <address>', 'address to listen on (anything but loopback exposes the server: set an API key)', '127.0.0.1')
     .option('--port <n>', 'port (0 = any free port)', integer(0, 65535), 8080)
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1 routes (default: $RECURRENTGEMMA_API_KEY)')
@@ -70,7 +62,7 @@ async function run(v: ServeValues): Promise<void> {
   if (v.redis !== undefined && !/^rediss?:\/\//.test(v.redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(v.redis)}`);
   const loopback = v.host === '127.0.0.1' || v.host === '::1' || v.host === 'localhost';
   if (!loopback && apiKey === undefined) process.stderr.write(`warning: listening on ${v.host} without an API key: anyone who can reach this port can use the model\n`);
-  const loading = loadModel(v.model, { ...toLoadOptions(v), ...(v.precision ? { precision: v.precision } : {}), ...(v.weights ? { weights: v.weights } : {}) }, v.download === true);
+  const loading = loadModel(v.model, toLoadOptions(v), v.download === true); // --precision, --weights and --huge-pages come with addModelOptions
   loading.catch(() => {}); // awaited below; the server reports the failure meanwhile
   const server = createServer(loading, {
     apiKey,

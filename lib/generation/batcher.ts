@@ -7,7 +7,8 @@
  * are fed in chunks of `prefillChunk` tokens so a new prefill never stalls the others' decoding for
  * more than one chunk.
  */
-import { DisposedError, InvalidArgumentError, StateBusyError } from '../errors';
+import '../dispose'; // Symbol.dispose on runtimes without it
+import { AbortError, DisposedError, InvalidArgumentError, StateBusyError } from '../errors';
 import { ModelState } from '../state/state';
 
 /** What the batcher needs from a model (RecurrentGemma implements it). */
@@ -43,6 +44,8 @@ interface Request {
   /** Tokens of `tokens` already fed. */
   done: number;
   allLogits: boolean;
+  /** Checked before each step: aborted, the call rejects with AbortError at a chunk boundary. */
+  signal: AbortSignal | undefined;
   /** allLogits: rows filled so far ([tokens.length, V]). */
   logits: Float32Array | null;
   resolve: (logits: Float32Array) => void;
@@ -63,6 +66,7 @@ export class ForwardBatcher {
   private readonly queued = new Set<ModelState>();
   private scheduled = false;
   private running = false;
+  private isDisposed = false;
 
   constructor(
     private readonly host: BatchForwardHost,
@@ -82,16 +86,19 @@ export class ForwardBatcher {
    * Like model.forward(): consumes `tokens` on `state` and resolves to the last position's logits
    * (or every position's with allLogits), but runs batched with the other calls of this step.
    */
-  forward(state: ModelState, tokens: readonly number[] | Int32Array, options: { allLogits?: boolean } = {}): Promise<Float32Array> {
+  forward(state: ModelState, tokens: readonly number[] | Int32Array, options: { allLogits?: boolean; signal?: AbortSignal } = {}): Promise<Float32Array> {
     try {
+      if (this.isDisposed) throw new DisposedError('batcher');
       if (!(state instanceof ModelState)) throw new InvalidArgumentError('state must be a ModelState');
       if (state.owner !== (this.host as unknown)) throw new InvalidArgumentError('state belongs to a different model');
       state.handle(); // throws DisposedError now rather than failing the whole step later
       if (this.queued.has(state)) throw new StateBusyError('the state already has a forward call waiting in this batcher');
       const allLogits = options.allLogits ?? false;
       if (typeof allLogits !== 'boolean') throw new InvalidArgumentError('allLogits must be a boolean');
+      const { signal } = options;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal');
       // A copy: the caller may change its array while the call waits for its step.
-      return this.enqueue(state, Int32Array.from(this.host.checkTokens(tokens)), allLogits);
+      return this.enqueue(state, Int32Array.from(this.host.checkTokens(tokens)), allLogits, signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -101,13 +108,14 @@ export class ForwardBatcher {
    * @internal forward() for callers that checked `ids` already (the generation loop) and own the
    * state: queues without validating again.
    */
-  enqueue(state: ModelState, ids: Int32Array, allLogits = false): Promise<Float32Array> {
+  enqueue(state: ModelState, ids: Int32Array, allLogits = false, signal?: AbortSignal): Promise<Float32Array> {
+    if (this.isDisposed) return Promise.reject(new DisposedError('batcher'));
     // A shared batcher may serve another model than the generation's: refuse its states here.
     if (state.owner !== (this.host as unknown)) return Promise.reject(new InvalidArgumentError('state belongs to a different model'));
     if (this.queued.has(state)) return Promise.reject(new StateBusyError('the state already has a forward call waiting in this batcher'));
     return new Promise<Float32Array>((resolve, reject) => {
       const logits = allLogits ? new Float32Array(ids.length * this.host.config.vocabSize) : null;
-      this.queue.push({ state, tokens: ids, done: 0, allLogits, logits, resolve, reject });
+      this.queue.push({ state, tokens: ids, done: 0, allLogits, signal, logits, resolve, reject });
       this.queued.add(state);
       this.schedule();
     });
@@ -125,11 +133,20 @@ export class ForwardBatcher {
   }
 
   private async step(): Promise<void> {
+    // Prompts still unfinished when the batcher was disposed mid-step end here.
+    if (this.isDisposed) {
+      for (const r of [...this.queue]) {
+        this.finish(r);
+        r.reject(new DisposedError('batcher'));
+      }
+      return;
+    }
     this.running = true;
-    // A state disposed while waiting fails its own call only, not the whole step.
-    for (const r of this.queue.filter((q) => q.state.disposed)) {
+    // A state disposed while waiting fails its own call only, not the whole step; so does an
+    // abort, which leaves the state at the chunk boundary it reached (as model.forward() does).
+    for (const r of this.queue.filter((q) => q.state.disposed || q.signal?.aborted)) {
       this.finish(r);
-      r.reject(new DisposedError('state'));
+      r.reject(r.state.disposed ? new DisposedError('state') : new AbortError('forward was aborted', r.signal!.reason));
     }
     const batch = this.queue.slice(0, this.maxBatch);
     if (batch.length === 0) {
@@ -167,6 +184,36 @@ export class ForwardBatcher {
       this.queue.push(...unfinished);
       this.schedule();
     }
+  }
+
+  /** True once dispose() was called. */
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /**
+   * Stops the batcher: calls waiting for a step reject with DisposedError, and so do later ones.
+   * A step already running finishes (its states advance) and its calls resolve.
+   */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    const running = this.running ? new Set(this.queue.slice(0, this.maxBatch)) : new Set<Request>();
+    for (const r of [...this.queue]) {
+      if (running.has(r)) continue;
+      this.finish(r);
+      r.reject(new DisposedError('batcher'));
+    }
+  }
+
+  /** dispose(), for `using batcher = model.createBatcher()`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** dispose(), for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
   }
 
   private finish(r: Request): void {

@@ -1,17 +1,19 @@
 /**
- * The decode loop: one forward pass over the whole prompt (prefill), then one token per step,
- * each sampled from the last logits and fed back. Text is released incrementally (complete UTF-8
- * characters only, stop strings held back) as chunks of an async iterable.
+ * The decode loop: the prompt in one forward pass (the prefill; in rounds when a signal can abort
+ * it), then one token per step, each sampled from the last logits and fed back. Text is released
+ * incrementally (complete UTF-8 characters only, stop strings held back) as chunks of an async
+ * iterable.
  */
 import { InvalidArgumentError, TokenizerError } from '../errors';
 import { ModelState } from '../state/state';
 import type { Tokenizer } from '../tokenizer';
-import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk, type FinishReason, type ResolvedGenerateOptions } from './options';
+import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk, type GenerationEnd, type FinishReason, type ResolvedGenerateOptions } from './options';
 import { startConstraint } from './grammar';
 import { randomSeed, Xoshiro128 } from './rng';
 import { applyRepetitionPenalty, sampleToken } from './sampler';
 import { StopStringMatcher } from './stop';
 import { TextStreamDecoder } from './stream';
+import { GenerationClock } from './timings';
 
 /** A prompt: text (encoded with `<bos>` first on a fresh state) or token ids (used exactly as given). */
 export type Prompt = string | readonly number[] | Int32Array;
@@ -19,6 +21,8 @@ export type Prompt = string | readonly number[] | Int32Array;
 /** What the loop needs from a model (RecurrentGemma implements it). */
 export interface GenerationModel {
   readonly config: { readonly vocabSize: number; readonly eosTokenId: number };
+  /** How long loading took (reported in every generation's timings). */
+  readonly loadMs?: number;
   createState(): ModelState;
   /** Validates token ids once, at the boundary, into an Int32Array. */
   checkTokens(tokens: readonly number[] | Int32Array): Int32Array;
@@ -88,10 +92,22 @@ function plan(host: GenerationHost, prompt: Prompt, options: GenerateOptions | u
   return { host, forward, state: o.state, promptIds: ids, options: o, stopTokens };
 }
 
-async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
+/**
+ * Prompt tokens fed per model call while a signal can abort the prefill, so an abort takes effect
+ * within one round. The same size as the native engine's largest round (kMaxRowsPerRound in
+ * native/model/griffin.h), so splitting here adds no native rounds. Without a signal the prompt
+ * goes in one call.
+ */
+export const PREFILL_ROUND_TOKENS = 256;
+
+async function* run(p: Plan): AsyncGenerator<GenerationChunk, GenerationEnd, undefined> {
   const { options: o, forward } = p;
   const { tokenizer } = p.host;
-  o.signal?.throwIfAborted();
+  const clock = new GenerationClock(p.host.model.loadMs);
+  const end = (finishReason: FinishReason, generatedTokens: number): GenerationEnd => ({ finishReason, promptTokens: p.promptIds.length, generatedTokens, timings: clock.timings() });
+  // Abort never rejects (see GenerateOptions.signal): an already aborted signal is a generation
+  // that ended before its first token, like one aborted during the prefill.
+  if (o.signal?.aborted) return end('abort', 0);
   const state = p.state ?? p.host.model.createState();
   let constraint: Awaited<ReturnType<typeof startConstraint>>;
   try {
@@ -107,14 +123,26 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
       return m.stop !== undefined ? m.text : m.text + stopper.flush();
     };
 
-    let logits = await forward(state, p.promptIds);
+    const round = o.signal ? PREFILL_ROUND_TOKENS : p.promptIds.length;
+    let logits: Float32Array | undefined;
+    for (let at = 0; at < p.promptIds.length; at += round) {
+      // Between rounds the state is consistent: it has consumed exactly `at` prompt tokens.
+      if (at > 0 && o.signal?.aborted) return end('abort', 0);
+      const since = clock.now();
+      const piece = p.promptIds.subarray(at, at + round);
+      logits = await forward(state, piece);
+      clock.prefilled(piece.length, since);
+    }
+    let stepStart = clock.now();
     for (let generated = 1; ; generated++) {
-      let scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits, recent, o.repetitionPenalty) : logits;
+      let scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits!, recent, o.repetitionPenalty) : logits!;
       if (constraint) {
-        if (scored === logits) scored = new Float32Array(logits);
+        if (scored === logits) scored = new Float32Array(logits!);
         await constraint.mask(scored); // tokens the grammar does not allow next: -Infinity
       }
       const token = sampleToken(scored, o, rng);
+      if (generated === 1) clock.firstToken();
+      else clock.decoded(stepStart);
       let finish: FinishReason | undefined;
       let text: string;
       if (p.stopTokens.has(token)) {
@@ -129,14 +157,16 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
         else if (o.signal?.aborted) finish = 'abort';
         if (finish !== undefined && m.stop === undefined) text += release();
       }
-      const chunk: GenerationChunk = finish === undefined ? { token, text } : { token, text, finishReason: finish, promptTokens: p.promptIds.length, generatedTokens: generated };
+      const last = finish === undefined ? undefined : end(finish, generated);
+      const chunk: GenerationChunk = last === undefined ? { token, text } : { token, text, ...last };
       o.onToken?.(chunk);
       yield chunk;
-      if (finish !== undefined) return;
+      if (last !== undefined) return last;
       if (lookback > 0) {
         recent.push(token);
         if (recent.length > lookback) recent.shift();
       }
+      stepStart = clock.now();
       logits = await forward(state, Int32Array.of(token)); // sampled from V logits: in range
     }
   } finally {
@@ -147,24 +177,39 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
 
 /**
  * Streams a continuation of `prompt` as chunks `{ token, text }`; the last chunk also has
- * `finishReason`, `promptTokens` and `generatedTokens`. Options are validated before this returns.
+ * `finishReason`, `promptTokens`, `generatedTokens` and `timings`, which the stream also returns
+ * (see GenerationEnd). Options are validated before this returns.
  * `forward` runs the model (default: the model alone; generateBatch passes a batcher's).
  */
-export function generate(host: GenerationHost, prompt: Prompt, options?: GenerateOptions, forward?: ForwardFn): AsyncGenerator<GenerationChunk, void, undefined> {
+export function generate(host: GenerationHost, prompt: Prompt, options?: GenerateOptions, forward?: ForwardFn): AsyncGenerator<GenerationChunk, GenerationEnd, undefined> {
   return run(plan(host, prompt, options, forward ?? ((state, ids) => host.model.forwardTokens(state, ids))));
 }
 
-/** Drains a generation stream into a Completion (its text, tokens, finish reason and counts). */
+function isGenerationEnd(v: unknown): v is GenerationEnd {
+  return typeof v === 'object' && v !== null && typeof (v as GenerationEnd).finishReason === 'string' && typeof (v as GenerationEnd).timings === 'object';
+}
+
+/**
+ * Drains a generation stream into a Completion (its text, tokens, finish reason, counts and
+ * timings). The end comes from the stream's return value when it has one (generate() and
+ * promptStream() do; it also covers a stream aborted before its first chunk), else from the last chunk.
+ */
 export async function collectCompletion(stream: AsyncIterable<GenerationChunk>): Promise<Completion> {
   const parts: string[] = [];
   const tokens: number[] = [];
   let last: GenerationChunk | undefined;
-  for await (const chunk of stream) {
-    parts.push(chunk.text);
-    tokens.push(chunk.token);
-    last = chunk;
+  const it = stream[Symbol.asyncIterator]();
+  for (let r = await it.next(); ; r = await it.next()) {
+    if (r.done) {
+      const end: unknown = isGenerationEnd(r.value) ? r.value : last;
+      if (!isGenerationEnd(end)) throw new InvalidArgumentError('the generation stream ended without a finish reason');
+      const { finishReason, promptTokens, generatedTokens, timings } = end;
+      return { text: parts.join(''), tokens, finishReason, promptTokens, generatedTokens, timings };
+    }
+    parts.push(r.value.text);
+    tokens.push(r.value.token);
+    last = r.value;
   }
-  return { text: parts.join(''), tokens, finishReason: last!.finishReason!, promptTokens: last!.promptTokens!, generatedTokens: last!.generatedTokens! };
 }
 
 /** Collects a whole generation. */

@@ -10,6 +10,43 @@ import type { SamplingParams } from './sampler';
 /** Why generation ended: a stop token or stop string, maxTokens, or the AbortSignal. */
 export type FinishReason = 'stop' | 'length' | 'abort';
 
+/**
+ * Where the time of one generation went. Durations are milliseconds of work done for this
+ * generation (model calls and sampling), not time spent waiting for the consumer of a stream; in
+ * generateBatch a step shared with other sequences counts fully for each of them.
+ */
+export interface GenerationTimings {
+  /** How long RecurrentGemma.load() took for the model (the same for every generation on it). */
+  loadMs?: number;
+  /** Prompt tokens the state consumed (fewer than promptTokens when aborted during the prefill). */
+  prefillTokens: number;
+  prefillMs: number;
+  /** prefillTokens / prefillMs (0 when nothing was prefilled). */
+  prefillTokensPerSecond: number;
+  /** From the call until the first token was sampled; absent when none was (aborted first). */
+  timeToFirstTokenMs?: number;
+  /** Sampled tokens fed back to the model (generatedTokens - 1: the last one is not fed). */
+  decodeTokens: number;
+  /** Time of those decode steps, each including the sampling of the token it produced. */
+  decodeMs: number;
+  /** decodeTokens / decodeMs (0 when there was no decode step). */
+  decodeTokensPerSecond: number;
+}
+
+/**
+ * How a generation ended: the last chunk carries these fields, complete() returns them, and a
+ * generate() stream returns them as its iterator's return value (so even a stream aborted before
+ * its first token, which yields no chunk, reports them).
+ */
+export interface GenerationEnd {
+  finishReason: FinishReason;
+  /** Tokens of the prompt as given. */
+  promptTokens: number;
+  /** Tokens sampled, including a stop token that ended generation. */
+  generatedTokens: number;
+  timings: GenerationTimings;
+}
+
 /** One streamed step: the sampled token and the text it completed. */
 export interface GenerationChunk {
   /** The sampled token id. */
@@ -25,6 +62,8 @@ export interface GenerationChunk {
   promptTokens?: number;
   /** Set on the last chunk only: tokens sampled, including a stop token that ended generation. */
   generatedTokens?: number;
+  /** Set on the last chunk only. */
+  timings?: GenerationTimings;
 }
 
 /** The whole result of complete(). */
@@ -35,6 +74,7 @@ export interface Completion {
   finishReason: FinishReason;
   promptTokens: number;
   generatedTokens: number;
+  timings: GenerationTimings;
 }
 
 /** How the next token is chosen. */
@@ -65,7 +105,14 @@ export interface GenerateOptions extends SamplingOptions {
   stopTokens?: readonly number[];
   /** Keep going past `<eos>` and `<end_of_turn>` (default false). */
   ignoreEos?: boolean;
-  /** Aborting stops generation after the token being computed; the state stays usable. */
+  /**
+   * Aborting ends generation early; it never rejects. The result (last chunk, completion) has
+   * finishReason 'abort' and the tokens sampled so far: an abort during decode lets the token
+   * being computed finish; one during the prefill stops within one round of PREFILL_ROUND_TOKENS
+   * prompt tokens and samples nothing (zero tokens, the stream yields no chunk); an already
+   * aborted signal does no work at all. A given `state` is left consistent either way: its
+   * position says how much it consumed.
+   */
   signal?: AbortSignal;
   /** Called with every chunk, before it is yielded. */
   onToken?: (chunk: GenerationChunk) => void;

@@ -4,7 +4,7 @@
  * leading system (or developer) messages are merged into the first user turn the way Hugging
  * Face's Gemma templates do it (system text, a blank line, then the user text).
  */
-import { ChatTemplate, type ChatMessage } from '../chat';
+import { ChatTemplate, foldSystemPrompt, type ChatMessage } from '../chat';
 import type { Tokenizer } from '../tokenizer';
 import { ApiError } from './errors';
 import type { ChatMessageBody } from './schemas';
@@ -41,8 +41,9 @@ export function gemmaMessages(messages: readonly ChatMessageBody[]): ChatMessage
   if (out.length === 0) throw new ApiError(400, 'messages must contain a user message', { param: 'messages', code: 'invalid_value' });
   if (out[out.length - 1]!.role !== 'user')
     throw new ApiError(400, 'the last message must be from the user (the model answers it)', { param: `messages[${messages.length - 1}].role`, code: 'invalid_value' });
-  if (system.length > 0) out[0] = { role: 'user', content: `${system.join('\n\n')}\n\n${out[0]!.content}` };
-  return out;
+  // Several leading system messages are one system prompt; foldSystemPrompt() is the one place
+  // that puts it into the first user turn (as ChatSession's systemPrompt does).
+  return system.length > 0 ? foldSystemPrompt([{ role: 'system', content: system.join('\n\n') }, ...out]) : out;
 }
 
 /** Renders and tokenizes a conversation for generation. */

@@ -4,6 +4,7 @@ import * as path from 'path';
 
 import { call, DisposedError, InvalidArgumentError } from '../errors';
 import type { NativeLayerState, NativeState } from '../native';
+import '../dispose'; // Symbol.dispose on runtimes without it
 import { encodeState, type StateModelIdentity } from './format';
 
 export type LayerState = NativeLayerState;
@@ -12,6 +13,8 @@ export type LayerState = NativeLayerState;
 export interface StateOwner extends StateModelIdentity {
   /** @internal Allocates a zeroed native state for this model. */
   createNativeState(): NativeState;
+  /** @internal Registers the state so that disposing the owner disposes it too. */
+  adopt?<T extends { dispose(): void }>(resource: T): T;
 }
 
 /** Options of state.serialize() and state.save(). */
@@ -35,6 +38,7 @@ export class ModelState {
   constructor(native: NativeState, owner: StateOwner) {
     this.native = native;
     this.owner = owner;
+    owner.adopt?.(this);
   }
 
   /** @internal */
@@ -63,6 +67,12 @@ export class ModelState {
     const copy = new ModelState(this.owner.createNativeState(), this.owner);
     call(() => copy.handle().copyFrom(this.handle()));
     return copy;
+  }
+
+  /** @internal Makes this state a copy of `other` (same model), e.g. to undo an aborted chat turn. */
+  copyFrom(other: ModelState): void {
+    if (other.owner !== this.owner) throw new InvalidArgumentError('the state belongs to a different model');
+    call(() => this.handle().copyFrom(other.handle()));
   }
 
   /**
@@ -125,5 +135,15 @@ export class ModelState {
     if (!this.native) return;
     call(() => this.native!.dispose());
     this.native = null;
+  }
+
+  /** dispose(), for `using state = model.createState()`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** dispose(), for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
   }
 }
