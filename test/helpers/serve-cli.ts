@@ -1,24 +1,14 @@
 /** `recurrentgemma serve` as a child process (dist/cli/main.js, rebuilt when lib/ is newer). */
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
+import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
+
+import { ensureDistBuilt } from './dist';
 
 export const root = path.join(__dirname, '..', '..');
 export const cliMain = path.join(root, 'dist', 'cli', 'main.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : entry.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
-  }
-  return newest;
-}
-
-/** Rebuilds dist/ when lib/ changed since the last build. */
-export function ensureBuilt(): void {
-  if (!fs.existsSync(cliMain) || fs.statSync(cliMain).mtimeMs < newestSource(path.join(root, 'lib'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-}
+/** Rebuilds dist/ when lib/ changed since the last build (one jest worker builds, the others wait). */
+export const ensureBuilt = ensureDistBuilt;
 
 export interface ServeProcess {
   url: string;
