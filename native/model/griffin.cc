@@ -24,8 +24,8 @@ static WeightOptions with_threads(WeightOptions o, int threads) {
 
 Model::Model(const ModelConfig& c, const std::vector<std::string>& files,
              const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels,
-             const WeightOptions& weight_options, Precision precision)
-    : config(c), weights(c, files, tensors, with_threads(weight_options, threads)), pool_(threads), kernels_(kernels),
+             const WeightOptions& weight_options, Precision precision, int spin_micros)
+    : config(c), weights(c, files, tensors, with_threads(weight_options, threads)), pool_(threads, spin_micros), kernels_(kernels),
       projection_matmul_(precision == Precision::Fast && kernels.matmul_fast ? kernels.matmul_fast : kernels.matmul) {}
 
 int64_t matmul_grain(const Matrix& w, int64_t T, int threads) {
