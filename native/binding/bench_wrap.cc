@@ -72,7 +72,7 @@ class KernelCaseWrap : public Napi::ObjectWrap<KernelCaseWrap> {
   }
 
   // new KernelCase({ kernel, dtype?, rows?, cols?, T?, channels?, heads?, headDim?, window?,
-  //                  threads?, simd?, hugePages? })
+  //                  threads?, simd?, hugePages?, precision? })
   explicit KernelCaseWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelCaseWrap>(info) {
     Napi::Env env = info.Env();
     Napi::Object o = get_object(info[0], "kernel case");
@@ -88,6 +88,11 @@ class KernelCaseWrap : public Napi::ObjectWrap<KernelCaseWrap> {
     s.heads = opt("heads", 0), s.head_dim = opt("headDim", 0), s.window = opt("window", 0);
     if (s.rows * s.cols > (int64_t{1} << 32)) fail(env, "ERR_RG_OUT_OF_RANGE", "matrix too large", true);
     s.huge_pages = o.Get("hugePages").IsUndefined() ? true : o.Get("hugePages").ToBoolean().Value();
+    if (!o.Get("precision").IsUndefined()) {
+      const std::string p = o.Get("precision").IsString() ? o.Get("precision").As<Napi::String>().Utf8Value() : "";
+      if (p != "exact" && p != "fast") fail(env, "ERR_RG_INVALID_ARGUMENT", "precision must be 'exact' or 'fast'");
+      s.fast = p == "fast";
+    }
     const int threads = static_cast<int>(opt("threads", 1));
     SimdLevel level = best_simd_level();
     if (o.Get("simd").IsString()) {
