@@ -9,7 +9,7 @@
 import { InvalidArgumentError } from '../errors';
 
 /** The native default (ThreadPool::kDefaultSpinMicros). */
-export const DEFAULT_SPIN_MICROS = 300;
+export const DEFAULT_SPIN_MICROS = 50;
 export const MAX_SPIN_MICROS = 1_000_000;
 
 const ENV = 'RECURRENTGEMMA_SPIN_US';
