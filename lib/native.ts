@@ -139,7 +139,7 @@ export interface KernelCaseSpec {
 export interface NativeBench {
   readBandwidth(bytes: number, threads: number, hugePages?: boolean): { gbPerSecond: number; hugePages: boolean; checksum: number };
   /** Operations per second; 0 when the CPU lacks the instruction. */
-  computePeak(kind: 'fma32' | 'bf16' | 'int8', threads: number, seconds?: number): number;
+  computePeak(kind: 'fma32' | 'bf16' | 'int8' | 'amx-bf16' | 'amx-int8', threads: number, seconds?: number): number;
   /** Bytes of this process backed by transparent huge pages (-1 when unknown). */
   anonHugePageBytes(): number;
   KernelCase: new (spec: KernelCaseSpec) => NativeKernelCase;

@@ -36,7 +36,7 @@ static Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// computePeak(kind: 'fma32' | 'bf16' | 'int8', threads, seconds = 0.3) -> ops per second (0: unsupported)
+// computePeak(kind: 'fma32' | 'bf16' | 'int8' | 'amx-bf16' | 'amx-int8', threads, seconds = 0.3) -> ops per second (0: unsupported)
 static Napi::Value ComputePeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string kind = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
@@ -44,7 +44,9 @@ static Napi::Value ComputePeak(const Napi::CallbackInfo& info) {
   if (kind == "fma32") k = bench::PeakKind::Fma32;
   else if (kind == "bf16") k = bench::PeakKind::DotBf16;
   else if (kind == "int8") k = bench::PeakKind::DotInt8;
-  else fail(env, "ERR_RG_INVALID_ARGUMENT", "kind must be 'fma32', 'bf16' or 'int8'");
+  else if (kind == "amx-bf16") k = bench::PeakKind::AmxBf16;
+  else if (kind == "amx-int8") k = bench::PeakKind::AmxInt8;
+  else fail(env, "ERR_RG_INVALID_ARGUMENT", "kind must be 'fma32', 'bf16', 'int8', 'amx-bf16' or 'amx-int8'");
   const int threads = threads_arg(info[1]);
   double seconds = 0.3;
   if (!info[2].IsUndefined()) {
