@@ -41,8 +41,9 @@ export interface LoadOptions {
    */
   streamPrefetchBytes?: number;
   /**
-   * Microseconds idle kernel threads poll for the next matmul before sleeping (default 50;
-   * RECURRENTGEMMA_SPIN_US). 0 saves CPU time between calls at the cost of wake-up latency.
+   * Microseconds idle kernel threads poll for the next matmul before sleeping (default 0 = sleep at
+   * once; RECURRENTGEMMA_SPIN_US). Polling saves the wake-up latency on a dedicated machine and
+   * costs throughput on a busy one.
    */
   spinMicros?: number;
 }

@@ -113,7 +113,7 @@ describe('applyStreamTuning', () => {
 });
 
 test('spinMicros: option, environment, default, and typed errors', () => {
-  expect(resolveSpinMicros(undefined, {})).toBe(50);
+  expect(resolveSpinMicros(undefined, {})).toBe(0);
   expect(resolveSpinMicros(undefined, { RECURRENTGEMMA_SPIN_US: '0' })).toBe(0);
   expect(resolveSpinMicros(50, { RECURRENTGEMMA_SPIN_US: '0' })).toBe(50);
   expect(() => resolveSpinMicros(undefined, { RECURRENTGEMMA_SPIN_US: '-3' })).toThrow(InvalidArgumentError);

@@ -2,14 +2,15 @@
  * How long idle kernel threads poll for the next parallel region before sleeping
  * (native/runtime/thread_pool.h): a decode step is ~200 back-to-back matmuls, and a sleeping
  * thread takes tens of microseconds (more in a VM) to wake, during which only the caller streams.
- * Polling costs CPU time only for this long after the last region of a step.
+ * Off by default (0): on a shared, busy machine polling measured slower than sleeping; on a
+ * dedicated one ~50 us may gain a little (measure with the bench).
  *
  * Overrides: the load option `spinMicros` or RECURRENTGEMMA_SPIN_US (0 = always sleep).
  */
 import { InvalidArgumentError } from '../errors';
 
 /** The native default (ThreadPool::kDefaultSpinMicros). */
-export const DEFAULT_SPIN_MICROS = 50;
+export const DEFAULT_SPIN_MICROS = 0;
 export const MAX_SPIN_MICROS = 1_000_000;
 
 const ENV = 'RECURRENTGEMMA_SPIN_US';

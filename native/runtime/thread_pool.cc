@@ -36,10 +36,9 @@ inline void cpu_relax() {
 }
 
 // Polls ready() for about `micros` microseconds; true as soon as it holds. No yielding: on a busy
-// machine a thread that yields (or spins long) loses its place to other processes, where one that
-// sleeps is woken with priority (measured: a 300 us spin with or without sched_yield made decode
-// ~1.5x slower on an oversubscribed 2-vCPU VM; a short spin that covers the gaps between the
-// matmuls of one decode step, then sleeping, did not).
+// machine a thread that yields (or spins) loses its place to other processes, where one that
+// sleeps is woken with priority (measured on an oversubscribed 2-vCPU VM: a 300 us spin, with or
+// without sched_yield, made decode up to ~1.5x slower; 50 us still ~5-10 % slower than sleeping).
 template <typename F>
 bool spin_until(F&& ready, int micros) {
   if (ready()) return true;
