@@ -67,7 +67,8 @@ test('setStreamTuning rounds down to cache lines and rejects values out of range
 });
 
 test('pickPrefetch keeps hardware prefetching unless a distance clearly beats it', () => {
-  expect(pickPrefetch([{ prefetchBytes: 0, gbPerSecond: 20 }, { prefetchBytes: 512, gbPerSecond: 20.4 }])).toBe(0);
+  expect(pickPrefetch([{ prefetchBytes: 0, gbPerSecond: 20 }, { prefetchBytes: 512, gbPerSecond: 20.8 }])).toBe(0); // 4 %: noise margin
+  expect(pickPrefetch([{ prefetchBytes: 0, gbPerSecond: 20 }, { prefetchBytes: 512, gbPerSecond: 21.2 }])).toBe(512);
   expect(pickPrefetch([{ prefetchBytes: 0, gbPerSecond: 14 }, { prefetchBytes: 512, gbPerSecond: 20 }, { prefetchBytes: 1024, gbPerSecond: 22 }])).toBe(1024);
   expect(pickPrefetch([{ prefetchBytes: 256, gbPerSecond: 22 }, { prefetchBytes: 0, gbPerSecond: 25 }])).toBe(0);
 });

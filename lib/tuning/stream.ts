@@ -40,7 +40,7 @@ export const PREFETCH_CANDIDATES: readonly number[] = [0, 256, 512, 1024, 2048, 
 /** Models streaming less than this per decode step skip the measurement (weights mostly in cache). */
 export const TUNE_MIN_STREAM_BYTES = 256 * 2 ** 20;
 /** A candidate must beat no software prefetch by this factor to be chosen (noise margin). */
-export const MIN_GAIN = 1.03;
+export const MIN_GAIN = 1.05;
 /** Largest distance the kernels accept (stream_tuning.h). */
 export const MAX_PREFETCH_BYTES = 65536;
 
@@ -116,7 +116,7 @@ export function measurePrefetch(o: { threads: number; simd: string; hugePages: b
   try {
     const best = candidates.map(() => Infinity);
     kc.run(); // fault the pages in
-    for (let round = 0; round < (o.rounds ?? 5); round++)
+    for (let round = 0; round < (o.rounds ?? 7); round++)
       for (let j = 0; j < candidates.length; j++) {
         const i = (j + round) % candidates.length; // rotate the order: drift hits every candidate alike
         addon.kernels.setStreamTuning({ prefetchBytes: candidates[i]! });
