@@ -67,6 +67,16 @@ export function register(program: Command): void {
     .option('--no-compare', 'skip huge pages and 1-thread comparisons')
     .option('--quick', 'smaller kernel shapes and shorter timing (smoke test)')
     .option('--json', 'print the report as one JSON object on stdout')
+    .addHelpText(
+      'after',
+      `
+The report names the CPU, its limits (read bandwidth, fp32 FMA, bf16 / int8 dot, AMX-BF16 / AMX-INT8
+only where the CPU has AMX and the OS grants it), prefill 128 / 512 / 2048 and batched decode 1-64.
+Decode tuning (docs/performance-tuning.md): the first load of a large model measures the software
+prefetch distance once per machine and caches it in $XDG_CACHE_HOME/recurrentgemma/stream-tuning.json
+(delete it to re-measure); RECURRENTGEMMA_PREFETCH_BYTES=n fixes it, RECURRENTGEMMA_SPIN_US=n makes
+idle kernel threads poll n microseconds before sleeping (default 0).`,
+    )
     .action(async (o: Record<string, unknown>) => {
       const formats = String(o.formats).split(',').map((s) => s.trim()) as WeightFormat[];
       for (const f of formats) if (!['stored', 'int8', 'q4'].includes(f)) throw new CommanderArgumentError(`unknown weight format ${f}`);
