@@ -38,6 +38,7 @@ export {
 export { openCheckpoint, readConfig, parseConfig, type ModelConfig, type BlockType, type DType, type Checkpoint } from './checkpoint';
 export { validateCheckpoint, type ValidateOptions, type ValidationIssue, type ValidationReport, type NonFiniteCounts } from './checkpoint';
 export * as kernels from './kernels';
+export { type StreamTuning, type StreamTuningSource } from './tuning/stream';
 export { type WeightFormat, type Quantization, type WeightDType } from './checkpoint';
 export { quantizeCheckpoint, type QuantizeOptions, type QuantizeResult } from './quantize';
 export { synthesizeCheckpoint, synthConfigJson, SYNTH_PRESETS, type SynthOptions, type SynthResult, type SynthPreset, type SynthDType } from './synth';

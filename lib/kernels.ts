@@ -4,6 +4,7 @@
  */
 import { addon, type NativeKernels, type SimdLevel } from './native';
 import { call } from './errors';
+import { currentStreamTuning, parsePrefetchBytes, setPrefetchBytes, type StreamTuning } from './tuning/stream';
 
 export type { SimdLevel } from './native';
 export type KernelLevel = SimdLevel | 'auto';
@@ -40,3 +41,12 @@ export const rglruScan = (args: Args<'rglru'>, level: KernelLevel = 'auto') => c
 export const rope = (args: Args<'rope'>, level: KernelLevel = 'auto') => call(() => addon.kernels.rope(args, level));
 /** Local multi-query attention of a chunk over a ring-buffer cache of `window` positions. */
 export const localAttention = (args: Args<'localAttention'>, level: KernelLevel = 'auto') => call(() => addon.kernels.localAttention(args, level));
+
+/**
+ * The software prefetch distance of the streaming (decode) matmuls, process-wide (results never
+ * depend on it; model loads choose it per machine, see LoadOptions.streamPrefetchBytes).
+ */
+export const streamTuning = (): StreamTuning => currentStreamTuning();
+/** Sets the prefetch distance (bytes, rounded down to 64; 0 = hardware prefetchers only). */
+export const setStreamTuning = (tuning: { prefetchBytes: number }): StreamTuning =>
+  setPrefetchBytes(parsePrefetchBytes(tuning?.prefetchBytes, 'prefetchBytes'), 'option');

@@ -5,6 +5,8 @@
  */
 import type { WeightFormat } from './checkpoint';
 import { InvalidArgumentError } from './errors';
+import { resolveSpinMicros } from './tuning/spin';
+import { parsePrefetchBytes } from './tuning/stream';
 
 /** Options of RecurrentGemma.load(). */
 export interface LoadOptions {
@@ -32,6 +34,18 @@ export interface LoadOptions {
    * faster streaming at the cost of private memory the size of the weights. Default false.
    */
   hugePages?: boolean;
+  /**
+   * Software prefetch distance (bytes) of the decode matmuls, process-wide. Default: measured once
+   * per machine for models streaming >= 256 MiB per step and cached (see lib/tuning/stream.ts);
+   * RECURRENTGEMMA_PREFETCH_BYTES overrides the measurement too.
+   */
+  streamPrefetchBytes?: number;
+  /**
+   * Microseconds idle kernel threads poll for the next matmul before sleeping (default 0 = sleep at
+   * once; RECURRENTGEMMA_SPIN_US). Polling saves the wake-up latency on a dedicated machine and
+   * costs throughput on a busy one.
+   */
+  spinMicros?: number;
 }
 
 /** Matmul arithmetic of a model: see LoadOptions.precision. */
@@ -53,6 +67,8 @@ export interface ResolvedLoadOptions {
   onProgress: LoadOptions['onProgress'];
   weights: WeightFormat;
   hugePages: boolean;
+  streamPrefetchBytes: number | undefined;
+  spinMicros: number;
 }
 
 const SIMD_CHOICES = ['auto', 'scalar', 'avx2', 'avx512'] as const;
@@ -72,5 +88,6 @@ export function resolveLoadOptions(options: unknown): ResolvedLoadOptions {
   if (weights !== 'stored' && weights !== 'int8' && weights !== 'q4')
     throw new InvalidArgumentError(`weights must be 'stored', 'int8' or 'q4', got ${JSON.stringify(weights)}`);
   if (o.hugePages !== undefined && typeof o.hugePages !== 'boolean') throw new InvalidArgumentError('hugePages must be a boolean');
-  return { threads: o.threads, simd: o.simd, precision: o.precision ?? 'exact', onProgress: o.onProgress, weights, hugePages: o.hugePages ?? false };
+  const streamPrefetchBytes = o.streamPrefetchBytes === undefined ? undefined : parsePrefetchBytes(o.streamPrefetchBytes, 'streamPrefetchBytes');
+  return { threads: o.threads, simd: o.simd, precision: o.precision ?? 'exact', onProgress: o.onProgress, weights, hugePages: o.hugePages ?? false, streamPrefetchBytes, spinMicros: resolveSpinMicros(o.spinMicros) };
 }

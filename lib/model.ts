@@ -15,6 +15,7 @@ import { resolveLoadOptions, type LoadOptions, type LoadProgress, type Precision
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
 import { checkStateCompatible, decodeState, ModelState, type StateHeader, type StateOwner } from './state';
 import { Tokenizer } from './tokenizer';
+import { applyStreamTuning, currentStreamTuning, type StreamTuningSource } from './tuning/stream';
 
 export type { LoadOptions, LoadProgress, Precision } from './load-options';
 
@@ -34,6 +35,16 @@ export interface RuntimeInfo {
   hugePageBytes: number;
   /** The format the projections run in. */
   weights: WeightFormat;
+  /** Software prefetch distance of the decode matmuls in this process (0 = hardware only). */
+  streamPrefetchBytes: number;
+  /** Where that distance came from (see LoadOptions.streamPrefetchBytes). */
+  streamTuning: StreamTuningSource;
+  /** Microseconds idle kernel threads poll before sleeping. */
+  spinMicros: number;
+  /** Bytes of the checkpoint mapping given back after their tensors were quantized or copied at load. */
+  releasedBytes: number;
+  /** AMX tiles present and granted by the OS (no kernel level uses them yet). */
+  amx: boolean;
 }
 
 /** Options of forward(). */
@@ -134,9 +145,11 @@ export class RecurrentGemma implements StateOwner {
           { ...configIdentity(c), blockTypes: c.blockTypes.map((b) => (b === 'attention' ? 1 : 0)) },
           checkpoint.files,
           checkpoint.tensors,
-          { threads: o.threads, simd: o.simd, weights, hugePages: o.hugePages, precision: o.precision },
+          { threads: o.threads, simd: o.simd, weights, hugePages: o.hugePages, precision: o.precision, spinMicros: o.spinMicros },
         ),
     );
+    const info = native.info();
+    applyStreamTuning({ option: o.streamPrefetchBytes, simd: info.simd, threads: info.threads, hugePages: o.hugePages, streamBytes: info.streamBytes });
     await progress('done', 3);
     return new this(checkpoint, native, tokenizer, weights, performance.now() - started);
   }
@@ -219,7 +232,7 @@ export class RecurrentGemma implements StateOwner {
 
   /** Which kernels, precision in effect and how many threads this model runs with, and its memory. */
   get runtime(): RuntimeInfo {
-    return this.handle().info();
+    return { ...this.handle().info(), streamTuning: currentStreamTuning().source };
   }
 
   /** A fresh state at position 0. */

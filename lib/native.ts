@@ -30,7 +30,20 @@ export interface NativeSegment {
 
 export interface NativeModel {
   forward(segments: NativeSegment[]): Promise<Float32Array[]>;
-  info(): { simd: string; threads: number; mappedBytes: number; ownedBytes: number; streamBytes: number; hugePageBytes: number; weights: 'stored' | 'int8' | 'q4'; precision: 'exact' | 'fast' };
+  info(): {
+    simd: string;
+    threads: number;
+    mappedBytes: number;
+    ownedBytes: number;
+    streamBytes: number;
+    hugePageBytes: number;
+    weights: 'stored' | 'int8' | 'q4';
+    precision: 'exact' | 'fast';
+    streamPrefetchBytes: number;
+    spinMicros: number;
+    releasedBytes: number;
+    amx: boolean;
+  };
   dispose(): void;
 }
 
@@ -76,6 +89,9 @@ export interface NativeKernels {
   rope(args: { x: Float32Array; T: number; heads: number; headDim: number; rotaryDims: number; position: number; base: number }, level?: string): Float32Array;
   localAttention(args: { q: Float32Array; k: Float32Array; v: Float32Array; keyCache: Float32Array; valueCache: Float32Array; position: number; T: number; numHeads: number; headDim: number; window: number }, level?: string): Float32Array;
   levels(): SimdLevel[];
+  /** Process-wide tuning of the streaming (decode) matmuls; results never depend on it. */
+  setStreamTuning(tuning: { prefetchBytes?: number }): { prefetchBytes: number };
+  streamTuning(): { prefetchBytes: number };
 }
 
 export interface CpuInfo {
@@ -84,6 +100,15 @@ export interface CpuInfo {
   selectionError?: string;
   physicalCores: number;
   features: Record<string, boolean>;
+  /** CPUID vendor, e.g. 'GenuineIntel' / 'AuthenticAMD' ('' off x86). */
+  vendor: string;
+  /** CPUID brand string, e.g. 'AMD EPYC 9R14 96-Core Processor' ('' when unknown). */
+  modelName: string;
+  family: number;
+  model: number;
+  stepping: number;
+  /** AMX as reported by CPUID, and whether the OS granted this process the tile state. */
+  amx: { tile: boolean; bf16: boolean; int8: boolean; usable: boolean; reason?: string };
 }
 
 /** One kernel call at a fixed shape, for microbenchmarks (native/bench/kernel_case.h). */
@@ -107,20 +132,27 @@ export interface KernelCaseSpec {
   threads?: number;
   simd?: string;
   hugePages?: boolean;
+  /** matmul: 'fast' runs the level's fast matmul (as a model loaded with precision 'fast'). */
+  precision?: 'exact' | 'fast';
 }
 
 /** Machine-limit measurements (native/bench/machine_limits.h). Synchronous. */
 export interface NativeBench {
   readBandwidth(bytes: number, threads: number, hugePages?: boolean): { gbPerSecond: number; hugePages: boolean; checksum: number };
   /** Operations per second; 0 when the CPU lacks the instruction. */
-  computePeak(kind: 'fma32' | 'bf16' | 'int8', threads: number, seconds?: number): number;
+  computePeak(kind: 'fma32' | 'bf16' | 'int8' | 'amx-bf16' | 'amx-int8', threads: number, seconds?: number): number;
   /** Bytes of this process backed by transparent huge pages (-1 when unknown). */
   anonHugePageBytes(): number;
   KernelCase: new (spec: KernelCaseSpec) => NativeKernelCase;
 }
 
 export interface NativeAddon {
-  NativeModel: new (config: NativeConfig, files: string[], tensors: TensorSource[], options: { threads?: number; simd?: string; weights?: string; hugePages?: boolean; precision?: 'exact' | 'fast' }) => NativeModel;
+  NativeModel: new (
+    config: NativeConfig,
+    files: string[],
+    tensors: TensorSource[],
+    options: { threads?: number; simd?: string; weights?: string; hugePages?: boolean; precision?: 'exact' | 'fast'; spinMicros?: number },
+  ) => NativeModel;
   bench: NativeBench;
   quantize(args: { data: Float32Array | Uint16Array; dtype: 'F32' | 'BF16' | 'F16'; rows: number; cols: number; format: 'int8' | 'q4' }): { data: Uint8Array; scales: Float32Array };
   NativeState: new (model: NativeModel) => NativeState;

@@ -9,6 +9,8 @@ import * as path from 'path';
 import { InvalidArgumentError, RecurrentGemma, openCheckpoint } from '../lib';
 import { compareLogits } from '../lib/bench/quality';
 import { linePlot } from '../lib/bench/plot';
+import { cpuModelName, type MachineLimits } from '../lib/bench/machine';
+import { pathPeak } from '../lib/bench/run';
 import { readSafetensorsHeader } from '../lib/checkpoint';
 import { SafetensorsWriter } from '../lib/checkpoint/writer';
 import { addon } from '../lib/native';
@@ -136,6 +138,34 @@ describe('benchmark helpers', () => {
     if (cpu.features.avx2 || cpu.features.avx512f) expect(fma).toBeGreaterThan(1e9);
     expect(() => addon.bench.computePeak('fp64' as 'fma32', 1)).toThrow(/kind must be/);
     expect(() => addon.bench.readBandwidth(64 << 20, 0)).toThrow(/out of range/);
+  });
+
+  test('AMX peaks are measured only where the CPU reports AMX and the OS grants it', () => {
+    const cpu = addon.cpuInfo();
+    for (const kind of ['amx-bf16', 'amx-int8'] as const) {
+      const peak = addon.bench.computePeak(kind, 1, 0.02);
+      if (cpu.amx.usable) expect(peak).toBeGreaterThan(1e10);
+      else expect(peak).toBe(0);
+    }
+    const m = { bf16Gflops: 100, int8Gops: 400, fmaGflops: 200 } as MachineLimits;
+    expect(pathPeak(m, 'stored', 'exact').name).toBe('fp32 FMA');
+    expect(pathPeak(m, 'int8', 'exact').value).toBe(200);
+    expect(pathPeak(m, 'stored', 'fast')).toEqual({ name: 'bf16-dot (vdpbf16ps)', value: 100 });
+    expect(pathPeak(m, 'q4', 'fast')).toEqual({ name: 'int8-dot (vpdpbusd)', value: 400 });
+    expect(pathPeak({ ...m, bf16Gflops: 0 }, 'stored', 'fast').name).toBe('fp32 FMA');
+  });
+
+  test('the machine report names the CPU and says whether AMX is there', () => {
+    const cpu = addon.cpuInfo();
+    expect(cpuModelName()).toContain(`family ${cpu.family} model ${cpu.model}`);
+    if (cpu.modelName) expect(cpuModelName()).toContain(cpu.modelName);
+  });
+
+  test('kernel cases run the fast matmul when asked', () => {
+    const c = new addon.bench.KernelCase({ kernel: 'matmul', dtype: 'Q8', rows: 64, cols: 128, T: 1, threads: 2, hugePages: false, precision: 'fast' });
+    c.run();
+    c.dispose();
+    expect(() => new addon.bench.KernelCase({ kernel: 'matmul', dtype: 'Q8', rows: 64, cols: 128, precision: 'fastest' as 'fast' })).toThrow(/precision must be/);
   });
 
   test('kernel cases run at their shape and report bytes and flops', () => {

@@ -30,6 +30,8 @@ export function microCases(quick: boolean): MicroCase[] {
   const cases: MicroCase[] = [];
   for (const dtype of ['BF16', 'Q8', 'Q4'] as const) {
     cases.push({ name: `matvec 7680x2560 ${dtype}`, spec: { kernel: 'matmul', dtype, rows: 7680, cols: 2560 }, bound: 'memory' });
+    // Q8 / Q4 decode with precision 'fast' reads the stored integers with vpdpbusd (another loop).
+    if (dtype !== 'BF16') cases.push({ name: `matvec 7680x2560 ${dtype} fast`, spec: { kernel: 'matmul', dtype, rows: 7680, cols: 2560, precision: 'fast' }, bound: 'memory' });
     if (!quick) cases.push({ name: `logits matvec 256000x2560 ${dtype}`, spec: { kernel: 'matmul', dtype, rows: 256000, cols: 2560 }, bound: 'memory' });
   }
   cases.push({ name: 'prefill matmul T=256 7680x2560 BF16', spec: { kernel: 'matmul', dtype: 'BF16', rows: 7680, cols: 2560, T: quick ? 32 : 256 }, bound: 'compute' });

@@ -56,9 +56,9 @@ export function register(program: Command): void {
     .option('--formats <list>', 'weight formats: stored (the checkpoint dtype), int8, q4', 'stored,int8,q4')
     .option('--precision <list>', 'precisions to run each format in: exact, fast', 'exact,fast')
     .option('--threads <n>', 'threads (default: physical cores)', (s) => Number(s))
-    .option('--prefill <list>', 'prompt lengths', list('--prefill'), [128, 512, 2048])
+    .option('--prefill <list>', 'prompt lengths (2048: time to first token of a long prompt)', list('--prefill'), [128, 512, 2048])
     .option('--positions <list>', 'decode positions', list('--positions'), [0, 2048, 8192, 32768])
-    .option('--batches <list>', 'batch sizes for batched decode', list('--batches'), [1, 2, 4, 8, 16])
+    .option('--batches <list>', 'batch sizes for batched decode (total tokens/s; 64 sequences of the 2B hold ~2 GB of state)', list('--batches'), [1, 2, 4, 8, 16, 32, 64])
     .option('--decode-steps <n>', 'timed decode steps per point', (s) => Number(s), 8)
     .option('--out <dir>', 'folder for the SVG plots and report', 'bench/out')
     .addOption(new Option('--simd <level>', 'force a SIMD level').choices(['auto', 'scalar', 'avx2', 'avx512']))
@@ -68,6 +68,16 @@ export function register(program: Command): void {
     .option('--no-compare', 'skip huge pages and 1-thread comparisons')
     .option('--quick', 'smaller kernel shapes and shorter timing (smoke test)')
     .option('--json', 'print the report as one JSON object on stdout')
+    .addHelpText(
+      'after',
+      `
+The report names the CPU, its limits (read bandwidth, fp32 FMA, bf16 / int8 dot, AMX-BF16 / AMX-INT8
+only where the CPU has AMX and the OS grants it), prefill 128 / 512 / 2048 and batched decode 1-64.
+Decode tuning (docs/performance-tuning.md): the first load of a large model measures the software
+prefetch distance once per machine and caches it in $XDG_CACHE_HOME/recurrentgemma/stream-tuning.json
+(delete it to re-measure); RECURRENTGEMMA_PREFETCH_BYTES=n fixes it, RECURRENTGEMMA_SPIN_US=n makes
+idle kernel threads poll n microseconds before sleeping (default 0).`,
+    )
     .action(async (o: Record<string, unknown>) => {
       const formats = String(o.formats).split(',').map((s) => s.trim()) as WeightFormat[];
       for (const f of formats) if (!['stored', 'int8', 'q4'].includes(f)) throw new CommanderArgumentError(`unknown weight format ${f}`);

@@ -91,8 +91,9 @@ KernelCase::KernelCase(const CaseSpec& s, const KernelTable& kernels, int thread
 void KernelCase::run() {
   const CaseSpec& s = spec_;
   if (s.kernel == "matmul") {
+    const auto fn = s.fast && k_.matmul_fast ? k_.matmul_fast : k_.matmul;
     pool_.parallel_for(w_.rows, matmul_grain(w_, s.T, pool_.size()), [&](int64_t r0, int64_t r1) {
-      k_.matmul(a_.data(), s.cols, s.T, w_, nullptr, out_.data(), s.rows, r0, r1);
+      fn(a_.data(), s.cols, s.T, w_, nullptr, out_.data(), s.rows, r0, r1);
     });
   } else if (s.kernel == "rglru") {
     // Position 1: the recurrence proper (position 0 resets).

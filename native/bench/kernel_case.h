@@ -22,6 +22,7 @@ struct CaseSpec {
   int64_t channels = 0;       // rglru width
   int64_t heads = 0, head_dim = 0, window = 0;  // attention
   bool huge_pages = true;
+  bool fast = false;  // matmul: the level's `fast` matmul (as a model loaded with precision 'fast')
 };
 
 class KernelCase {

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "../runtime/cpu_features.h"
+#include "../runtime/cpu_identity.h"
+#include "amx_peak.h"
 #include "../runtime/owned_buffer.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -173,6 +175,12 @@ double compute_peak(ThreadPool& pool, PeakKind kind, double seconds) {
     case PeakKind::Fma32: loop = f.avx512f ? fma_loop : (f.avx2 && f.fma ? fma_loop_avx2 : nullptr); break;
     case PeakKind::DotBf16: loop = f.avx512bf16 ? bf16_loop : nullptr; break;
     case PeakKind::DotInt8: loop = f.avx512vnni ? int8_loop : nullptr; break;
+    case PeakKind::AmxBf16:
+      if (amx_usable() && cpu_identity().amx_bf16) loop = [](int64_t n, float*) { return amx_bf16_loop(n); };
+      break;
+    case PeakKind::AmxInt8:
+      if (amx_usable() && cpu_identity().amx_int8) loop = [](int64_t n, float*) { return amx_int8_loop(n); };
+      break;
   }
 #else
   (void)kind;

@@ -18,11 +18,12 @@ struct ReadResult {
 // pool thread streaming its own contiguous slice; returns the best pass.
 ReadResult read_bandwidth(ThreadPool& pool, uint64_t bytes, int passes, bool huge_pages);
 
-enum class PeakKind { Fma32, DotBf16, DotInt8 };
+enum class PeakKind { Fma32, DotBf16, DotInt8, AmxBf16, AmxInt8 };
 
 // Operations per second (an FMA counts 2; a bf16 pair-dot 4 per f32 lane; an int8 quad-dot 8 per
-// i32 lane) of independent register-resident chains on every pool thread for about `seconds`.
-// Returns 0 when the CPU lacks the instruction.
+// i32 lane; AMX: per multiply-add of the tile dot product) of independent register-resident chains
+// on every pool thread for about `seconds`. Returns 0 when the CPU lacks the instruction (AMX: also
+// when the OS does not grant the tile state).
 double compute_peak(ThreadPool& pool, PeakKind kind, double seconds);
 
 }  // namespace rg::bench

@@ -3,6 +3,7 @@
 
 #include "../kernels/dispatch.h"
 #include "../runtime/cpu_features.h"
+#include "../runtime/cpu_identity.h"
 #include "../runtime/thread_pool.h"
 #include "addon_data.h"
 #include "bench_wrap.h"
@@ -33,6 +34,20 @@ static Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   feats.Set("avx512bf16", f.avx512bf16);
   feats.Set("avx512vnni", f.avx512vnni);
   o.Set("features", feats);
+  const CpuIdentity id = cpu_identity();
+  o.Set("vendor", id.vendor);
+  o.Set("modelName", id.model_name);
+  o.Set("family", id.family);
+  o.Set("model", id.model);
+  o.Set("stepping", id.stepping);
+  Napi::Object amx = Napi::Object::New(env);
+  amx.Set("tile", id.amx_tile);
+  amx.Set("bf16", id.amx_bf16);
+  amx.Set("int8", id.amx_int8);
+  std::string why;
+  amx.Set("usable", amx_usable(&why));
+  if (!why.empty()) amx.Set("reason", why);
+  o.Set("amx", amx);
   return o;
 }
 

@@ -36,7 +36,7 @@ static Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// computePeak(kind: 'fma32' | 'bf16' | 'int8', threads, seconds = 0.3) -> ops per second (0: unsupported)
+// computePeak(kind: 'fma32' | 'bf16' | 'int8' | 'amx-bf16' | 'amx-int8', threads, seconds = 0.3) -> ops per second (0: unsupported)
 static Napi::Value ComputePeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string kind = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
@@ -44,7 +44,9 @@ static Napi::Value ComputePeak(const Napi::CallbackInfo& info) {
   if (kind == "fma32") k = bench::PeakKind::Fma32;
   else if (kind == "bf16") k = bench::PeakKind::DotBf16;
   else if (kind == "int8") k = bench::PeakKind::DotInt8;
-  else fail(env, "ERR_RG_INVALID_ARGUMENT", "kind must be 'fma32', 'bf16' or 'int8'");
+  else if (kind == "amx-bf16") k = bench::PeakKind::AmxBf16;
+  else if (kind == "amx-int8") k = bench::PeakKind::AmxInt8;
+  else fail(env, "ERR_RG_INVALID_ARGUMENT", "kind must be 'fma32', 'bf16', 'int8', 'amx-bf16' or 'amx-int8'");
   const int threads = threads_arg(info[1]);
   double seconds = 0.3;
   if (!info[2].IsUndefined()) {
@@ -72,7 +74,7 @@ class KernelCaseWrap : public Napi::ObjectWrap<KernelCaseWrap> {
   }
 
   // new KernelCase({ kernel, dtype?, rows?, cols?, T?, channels?, heads?, headDim?, window?,
-  //                  threads?, simd?, hugePages? })
+  //                  threads?, simd?, hugePages?, precision? })
   explicit KernelCaseWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelCaseWrap>(info) {
     Napi::Env env = info.Env();
     Napi::Object o = get_object(info[0], "kernel case");
@@ -88,6 +90,11 @@ class KernelCaseWrap : public Napi::ObjectWrap<KernelCaseWrap> {
     s.heads = opt("heads", 0), s.head_dim = opt("headDim", 0), s.window = opt("window", 0);
     if (s.rows * s.cols > (int64_t{1} << 32)) fail(env, "ERR_RG_OUT_OF_RANGE", "matrix too large", true);
     s.huge_pages = o.Get("hugePages").IsUndefined() ? true : o.Get("hugePages").ToBoolean().Value();
+    if (!o.Get("precision").IsUndefined()) {
+      const std::string p = o.Get("precision").IsString() ? o.Get("precision").As<Napi::String>().Utf8Value() : "";
+      if (p != "exact" && p != "fast") fail(env, "ERR_RG_INVALID_ARGUMENT", "precision must be 'exact' or 'fast'");
+      s.fast = p == "fast";
+    }
     const int threads = static_cast<int>(opt("threads", 1));
     SimdLevel level = best_simd_level();
     if (o.Get("simd").IsString()) {

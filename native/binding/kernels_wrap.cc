@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../kernels/dispatch.h"
+#include "../kernels/stream_tuning.h"
 #include "convert.h"
 
 namespace rg::binding {
@@ -197,6 +198,24 @@ static Napi::Value Levels(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// setStreamTuning({ prefetchBytes }) -> the tuning in effect (process-wide; see stream_tuning.h)
+static Napi::Value SetStreamTuning(const Napi::CallbackInfo& info) {
+  Napi::Object o = get_object(info[0], "stream tuning");
+  StreamTuning t = stream_tuning();
+  if (!o.Get("prefetchBytes").IsUndefined())
+    t.prefetch_bytes = static_cast<int32_t>(get_int_prop(o, "prefetchBytes", 0, kMaxStreamPrefetchBytes));
+  set_stream_tuning(t);
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("prefetchBytes", stream_tuning().prefetch_bytes);
+  return r;
+}
+
+static Napi::Value GetStreamTuning(const Napi::CallbackInfo& info) {
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("prefetchBytes", stream_tuning().prefetch_bytes);
+  return r;
+}
+
 Napi::Object define_kernels(Napi::Env env) {
   Napi::Object k = Napi::Object::New(env);
   k.Set("matmul", Napi::Function::New(env, Matmul));
@@ -208,6 +227,8 @@ Napi::Object define_kernels(Napi::Env env) {
   k.Set("localAttention", Napi::Function::New(env, LocalAttention));
   k.Set("levels", Napi::Function::New(env, Levels));
   k.Set("hasFastMatmul", Napi::Function::New(env, HasFastMatmul));
+  k.Set("setStreamTuning", Napi::Function::New(env, SetStreamTuning));
+  k.Set("streamTuning", Napi::Function::New(env, GetStreamTuning));
   return k;
 }
 

@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include "../kernels/dispatch.h"
+#include "../kernels/stream_tuning.h"
+#include "../runtime/cpu_identity.h"
 #include "addon_data.h"
 #include "config_wrap.h"
 #include "convert.h"
@@ -59,6 +61,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   if (!simd_error.empty()) fail(env, "ERR_RG_INVALID_SIMD", simd_error, true);
   WeightOptions weight_options;
   Precision precision = Precision::Exact;
+  int spin_micros = ThreadPool::kDefaultSpinMicros;
   if (info[3].IsObject()) {
     Napi::Object opts = info[3].As<Napi::Object>();
     if (opts.Has("weights") && opts.Get("weights").IsString()) {
@@ -75,6 +78,8 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     }
     if (opts.Has("threads") && !opts.Get("threads").IsUndefined())
       threads = static_cast<int>(get_int_prop(opts, "threads", 1, 256));
+    if (opts.Has("spinMicros") && !opts.Get("spinMicros").IsUndefined())
+      spin_micros = static_cast<int>(get_int_prop(opts, "spinMicros", 0, 1000000));
     if (opts.Has("simd") && opts.Get("simd").IsString()) {
       const std::string s = opts.Get("simd").As<Napi::String>().Utf8Value();
       if (s == "auto") level = best_simd_level();
@@ -83,7 +88,8 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     }
   }
   try {
-    model_ = std::make_shared<Model>(config, files, tensors, threads, kernels_for(level), weight_options, precision);
+    model_ = std::make_shared<Model>(config, files, tensors, threads, kernels_for(level), weight_options, precision,
+                                     spin_micros);
   } catch (const std::exception& e) {
     fail(env, "ERR_RG_CHECKPOINT", e.what());
   }
@@ -102,6 +108,10 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("hugePageBytes", static_cast<double>(model_->weights.huge_page_candidate_bytes()));
   const WeightFormat f = model_->weights.options().format;
   o.Set("weights", f == WeightFormat::Q8 ? "int8" : f == WeightFormat::Q4 ? "q4" : "stored");
+  o.Set("streamPrefetchBytes", stream_tuning().prefetch_bytes);
+  o.Set("spinMicros", model_->spin_micros());
+  o.Set("releasedBytes", static_cast<double>(model_->weights.released_bytes()));
+  o.Set("amx", amx_usable());
   return o;
 }
 

@@ -24,16 +24,16 @@ static WeightOptions with_threads(WeightOptions o, int threads) {
 
 Model::Model(const ModelConfig& c, const std::vector<std::string>& files,
              const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels,
-             const WeightOptions& weight_options, Precision precision)
-    : config(c), weights(c, files, tensors, with_threads(weight_options, threads)), pool_(threads), kernels_(kernels),
+             const WeightOptions& weight_options, Precision precision, int spin_micros)
+    : config(c), weights(c, files, tensors, with_threads(weight_options, threads)), pool_(threads, spin_micros), kernels_(kernels),
       projection_matmul_(precision == Precision::Fast && kernels.matmul_fast ? kernels.matmul_fast : kernels.matmul) {}
 
 int64_t matmul_grain(const Matrix& w, int64_t T, int threads) {
-  // A task should stream at least ~64 KiB of weights (or do as much work in prefill) so the
-  // scheduling cost (~1 us) stays small, yet every thread must get several tasks: the old rule
-  // (4096 / T rows) ran every decode matmul with <= 4096 rows on one thread.
+  // The pool gives every thread its own contiguous share at once and splits shares into shrinking
+  // claims down to this grain, which bounds how unevenly threads finish (~20 us of streaming at
+  // 256 KiB) while keeping per-call setup (preparing x) rare; every thread still gets work.
   const int64_t bytes_per_row = std::max<int64_t>(1, row_bytes(w.dtype, w.cols) * std::max<int64_t>(1, T));
-  const int64_t grain = std::max<int64_t>(4, (int64_t{64} << 10) / bytes_per_row);
+  const int64_t grain = std::max<int64_t>(4, (int64_t{256} << 10) / bytes_per_row);
   return std::max<int64_t>(1, std::min(grain, w.rows / (4 * std::max(1, threads))));
 }
 

@@ -37,7 +37,8 @@ class Model {
  public:
   Model(const ModelConfig& config, const std::vector<std::string>& files,
         const std::vector<TensorSource>& tensors, int threads, const KernelTable& kernels,
-        const WeightOptions& weight_options = {}, Precision precision = Precision::Exact);
+        const WeightOptions& weight_options = {}, Precision precision = Precision::Exact,
+        int spin_micros = ThreadPool::kDefaultSpinMicros);
 
   const ModelConfig config;
   const Weights weights;
@@ -50,6 +51,7 @@ class Model {
   static constexpr int64_t kMaxRowsPerRound = 256;
 
   int threads() const { return pool_.size(); }
+  int spin_micros() const { return pool_.spin_micros(); }
   const KernelTable& kernels() const { return kernels_; }
   // The precision in effect: Fast only when asked for and the kernel level has a fast matmul.
   Precision precision() const { return projection_matmul_ == kernels_.matmul ? Precision::Exact : Precision::Fast; }

@@ -149,6 +149,10 @@ const uint8_t* Weights::bytes_of(const TensorSource& t) const {
   return files_[t.file]->data() + t.offset;
 }
 
+void Weights::release(const TensorSource& t) {
+  released_bytes_ += files_[t.file]->release(bytes_of(t), t.nbytes);
+}
+
 uint8_t* Weights::own(uint64_t bytes, bool huge) {
   owned_.emplace_back(static_cast<size_t>(bytes), huge);
   owned_bytes_ += bytes;
@@ -172,11 +176,13 @@ Matrix Weights::matrix(const ExpectedTensor& e) {
       uint8_t* copy = own(s.nbytes, huge);
       std::memcpy(copy, sp, s.nbytes);
       sp = copy;
+      release(s);
     }
     if (huge) {
       uint8_t* copy = own(t.nbytes, true);
       std::memcpy(copy, p, t.nbytes);
       m.data = copy;
+      release(t);
     }
     m.scales = reinterpret_cast<const float*>(sp);
     stream_bytes_ += t.nbytes + s.nbytes;
@@ -207,6 +213,7 @@ Matrix Weights::matrix(const ExpectedTensor& e) {
     for (int i = 1; i < n; ++i) workers.emplace_back(run, i);
     run(0);
     for (auto& w : workers) w.join();
+    release(t);  // int8 / q4 runs would otherwise keep the whole BF16 file resident as well
     stream_bytes_ += data_bytes + scale_bytes;
     return Matrix{data, format, rows, cols, scales};
   }
@@ -217,6 +224,7 @@ Matrix Weights::matrix(const ExpectedTensor& e) {
     uint8_t* copy = own(t.nbytes, huge);
     std::memcpy(copy, p, t.nbytes);
     m.data = copy;
+    release(t);
   }
   stream_bytes_ += t.nbytes;
   return m;

@@ -78,6 +78,8 @@ class Weights {
   // embedding once, for the logits) and the float32 RG-LRU gate blocks.
   uint64_t stream_bytes() const { return stream_bytes_; }
   uint64_t huge_page_candidate_bytes() const { return huge_bytes_; }  // owned bytes advised onto 2 MiB pages
+  // Bytes of the file mappings given back after their tensors were copied or quantized at load.
+  uint64_t released_bytes() const { return released_bytes_; }
   const WeightOptions& options() const { return options_; }
 
  private:
@@ -87,6 +89,8 @@ class Weights {
   std::vector<Matrix> gate_blocks(const ExpectedTensor& e);  // RG-LRU gate [H, bw, bw], transposed
   static std::vector<float> neg_softplus8(const std::vector<float>& a_param);
   const uint8_t* bytes_of(const TensorSource& t) const;
+  // The tensor's source bytes are no longer read: drop them from the resident set.
+  void release(const TensorSource& t);
 
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, TensorSource> tensors_;
@@ -94,7 +98,7 @@ class Weights {
 
   WeightOptions options_;
   std::vector<OwnedBuffer> owned_;  // aligned copies, quantized matrices and transposed gates
-  uint64_t owned_bytes_ = 0, stream_bytes_ = 0, huge_bytes_ = 0;
+  uint64_t owned_bytes_ = 0, stream_bytes_ = 0, huge_bytes_ = 0, released_bytes_ = 0;
 };
 
 }  // namespace rg

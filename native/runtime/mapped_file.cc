@@ -45,6 +45,8 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   handle_ = mapping;
 }
 
+uint64_t MappedFile::release(const uint8_t*, uint64_t) const { return 0; }
+
 MappedFile::~MappedFile() {
   if (handle_) {
     UnmapViewOfFile(data_);
@@ -78,6 +80,16 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   if (p == MAP_FAILED) throw std::runtime_error("cannot map " + path);
   data_ = static_cast<const uint8_t*>(p);
   handle_ = p;
+}
+
+uint64_t MappedFile::release(const uint8_t* p, uint64_t n) const {
+  if (!handle_ || p < data_ || n == 0 || static_cast<uint64_t>(p - data_) + n > size_) return 0;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  if (e <= b) return 0;
+  if (madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED) != 0) return 0;
+  return e - b;
 }
 
 MappedFile::~MappedFile() {

@@ -19,6 +19,12 @@ class MappedFile {
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Drops this process's pages of the whole pages inside [p, p + n) (a range of this mapping):
+  // the mapping is private and read-only, so a page touched again is simply re-read from the file.
+  // Used once a tensor has been copied or quantized out of the mapping, so its source stops
+  // counting towards the resident set. Returns the bytes released (0 where unsupported).
+  uint64_t release(const uint8_t* p, uint64_t n) const;
+
  private:
   std::string path_;
   const uint8_t* data_ = nullptr;

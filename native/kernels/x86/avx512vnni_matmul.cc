@@ -192,9 +192,6 @@ void micro_t(const uint8_t* xq, const float* sx, int64_t K, const int8_t* panel,
 // unpacked without shuffling bytes: zmm bytes 0-31 are the low nibbles (even columns) of the 32
 // stored bytes, 32-63 the high nibbles (odd columns); the activations are stored in that order.
 // Lanes of group A: Q8 0-7, Q4 0-3 and 8-11.
-#ifndef RG_VNNI_PF
-#define RG_VNNI_PF 0  // bytes ahead to prefetch the weights (0: the hardware prefetcher only)
-#endif
 #ifndef RG_VNNI_REPACK_MIN_T
 #define RG_VNNI_REPACK_MIN_T 24
 #endif
@@ -211,9 +208,9 @@ struct DecodeX {
   int64_t nb;          // blocks of 64 columns (the last may hold only group A)
 };
 
-inline bool lane_in_a(DType d, int l) { return d == DType::Q8 ? l < 8 : (l & 4) == 0; }
-// Column (within the 64-block) of byte p in the block order.
-inline int block_col(DType d, int p) { return d == DType::Q8 ? p : p < 32 ? 2 * p : 2 * (p - 32) + 1; }
+// Block order of the activation bytes (byte p of a 64-column block holds column p for Q8; column
+// 2p for p < 32 and 2(p - 32) + 1 otherwise for Q4), and lane l (bytes 4l..4l+3) belongs to group
+// A when l < 8 (Q8) or (l & 4) == 0 (Q4).
 
 DecodeX prepare_decode_x(const float* x, int64_t ldx, int64_t T, int64_t K, DType d) {
   const int64_t G = K / G32, nb = (G + 1) / 2;
@@ -225,19 +222,31 @@ DecodeX prepare_decode_x(const float* x, int64_t ldx, int64_t T, int64_t K, DTyp
   uint8_t* xq = reinterpret_cast<uint8_t*>(sxv + 2 * v_floats);  // biased q + 128, natural order
   float* sx = sxv + 2 * v_floats + T * K / 4;
   quantize_x(x, ldx, T, K, xq, sx);
-  const int32_t c = d == DType::Q8 ? 128 : 8;
+  // Runs once per call (the model calls this once per thread share chunk), so it is vectorised:
+  // the scalar form cost as much as streaming ~30 KiB of weights.
+  const __m512i neg_c = _mm512_set1_epi32(d == DType::Q8 ? -128 : -8), ones = _mm512_set1_epi8(1);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i sel = d == DType::Q8 ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
+                                     : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t b = 0; b < nb; ++b) {
       int8_t* dst = xs + (t * nb + b) * 64;
-      for (int p = 0; p < 64; ++p) {
-        const int64_t col = 64 * b + block_col(d, p);
-        dst[p] = col < K ? static_cast<int8_t>(static_cast<int32_t>(xq[t * K + col]) - 128) : 0;
+      const int64_t n = K - 64 * b < 64 ? K - 64 * b : 64;  // 32 or 64 (K % 32 == 0)
+      const __mmask64 live = n == 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1;
+      // Biased bytes q + 128 back to signed q (xor 0x80); columns past K become 0.
+      __m512i v = _mm512_maskz_mov_epi8(live, _mm512_xor_si512(_mm512_maskz_loadu_epi8(live, xq + t * K + 64 * b), flip));
+      if (d == DType::Q4) {  // even columns to bytes 0-31, odd columns to 32-63 (block order above)
+        const __m256i even = _mm512_cvtepi16_epi8(v), odd = _mm512_cvtepi16_epi8(_mm512_srai_epi16(v, 8));
+        v = _mm512_inserti64x4(_mm512_castsi256_si512(even), odd, 1);
       }
-      for (int l = 0; l < 16; ++l) {
-        const int64_t g = 2 * b + (lane_in_a(d, l) ? 0 : 1);
-        sxv[(t * nb + b) * 16 + l] = g < G ? sx[t * G + g] : 0.0f;
-        init[(t * nb + b) * 16 + l] = -c * (dst[4 * l] + dst[4 * l + 1] + dst[4 * l + 2] + dst[4 * l + 3]);
-      }
+      _mm512_store_si512(dst, v);
+      // Lane l starts at -c * (sum of its 4 activation bytes): vpdpbusd with ones sums them.
+      const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, v);
+      _mm512_store_si512(init + (t * nb + b) * 16, _mm512_mullo_epi32(sums, neg_c));
+      // Lanes of group A take the scale of group 2b, lanes of group B that of 2b + 1 (0 past K).
+      const float sa = sx[t * G + 2 * b], sb = 2 * b + 1 < G ? sx[t * G + 2 * b + 1] : 0.0f;
+      const __m512 two = _mm512_mask_mov_ps(_mm512_set1_ps(sa), 0x2, _mm512_set1_ps(sb));
+      _mm512_store_ps(sxv + (t * nb + b) * 16, _mm512_permutexvar_ps(sel, two));
     }
   return {xs, sxv, init, nb};
 }
@@ -245,9 +254,10 @@ DecodeX prepare_decode_x(const float* x, int64_t ldx, int64_t T, int64_t K, DTyp
 // Tokens [t0, t0 + NT) x rows [r, r + NR): y[t * ldy + r + i]. Each 64-byte block of activations
 // (start, bytes, scales) is loaded once for the NR rows; a single token and row alternates two
 // accumulators (the fma latency chain would otherwise bound it).
+// pf: bytes ahead to prefetch the weights (0: the hardware prefetchers only; stream_tuning.h).
 template <DType D, int NT, int NR>
 void decode_tile(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, const float* bias, float* y,
-                 int64_t ldy) {
+                 int64_t ldy, int64_t pf) {
   const int64_t K = w.cols, G = K / G32, nb = dx.nb, full = G / 2;
   const __m512i idx = D == DType::Q8 ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
                                      : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
@@ -261,16 +271,12 @@ void decode_tile(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, cons
   auto weights = [&](int i, int64_t b, bool tail) __attribute__((always_inline)) {
     if constexpr (D == DType::Q8) {
       const int8_t* p = static_cast<const int8_t*>(w.data) + (r + i) * K + 64 * b;
-#if RG_VNNI_PF
-      _mm_prefetch(reinterpret_cast<const char*>(p) + RG_VNNI_PF, _MM_HINT_T0);
-#endif
+      if (pf) _mm_prefetch(reinterpret_cast<const char*>(p) + pf, _MM_HINT_T0);
       const __m512i v = tail ? _mm512_maskz_loadu_epi8(0xffffffffULL, p) : _mm512_loadu_si512(p);
       return _mm512_xor_si512(v, flip);  // padding bytes become 128, times activation 0
     } else {
       const uint8_t* p = static_cast<const uint8_t*>(w.data) + (r + i) * (K / 2) + 32 * b;
-#if RG_VNNI_PF
-      if (b & 1) _mm_prefetch(reinterpret_cast<const char*>(p) + RG_VNNI_PF, _MM_HINT_T0);
-#endif
+      if (pf && (b & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(p) + pf, _MM_HINT_T0);
       const __m256i h = tail ? _mm256_maskz_loadu_epi8(0xffff, p) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
       return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(h), shift), low4);
     }
@@ -317,13 +323,15 @@ void decode_tile(const DecodeX& dx, int64_t t0, const Matrix& w, int64_t r, cons
 }
 
 template <DType D, int NR>
-void decode_rows(const DecodeX& dx, int64_t T, const Matrix& w, int64_t r, const float* bias, float* y, int64_t ldy) {
+void decode_rows(const DecodeX& dx, int64_t T, const Matrix& w, int64_t r, const float* bias, float* y, int64_t ldy,
+                 int64_t pf) {
   for (int64_t t0 = 0; t0 < T; t0 += kMaxDecodeNT) {
+    const int64_t pft = t0 == 0 ? pf : 0;  // later passes find the tile in L1
     switch (T - t0 < kMaxDecodeNT ? T - t0 : kMaxDecodeNT) {
-      case 1: decode_tile<D, 1, NR>(dx, t0, w, r, bias, y, ldy); break;
-      case 2: decode_tile<D, 2, NR>(dx, t0, w, r, bias, y, ldy); break;
-      case 3: decode_tile<D, 3, NR>(dx, t0, w, r, bias, y, ldy); break;
-      default: decode_tile<D, kMaxDecodeNT, NR>(dx, t0, w, r, bias, y, ldy); break;
+      case 1: decode_tile<D, 1, NR>(dx, t0, w, r, bias, y, ldy, pft); break;
+      case 2: decode_tile<D, 2, NR>(dx, t0, w, r, bias, y, ldy, pft); break;
+      case 3: decode_tile<D, 3, NR>(dx, t0, w, r, bias, y, ldy, pft); break;
+      default: decode_tile<D, kMaxDecodeNT, NR>(dx, t0, w, r, bias, y, ldy, pft); break;
     }
   }
 }
@@ -332,10 +340,11 @@ template <DType D>
 void decode(const float* x, int64_t ldx, int64_t T, const Matrix& w, const float* bias, float* y, int64_t ldy,
             int64_t r0, int64_t r1) {
   const DecodeX dx = prepare_decode_x(x, ldx, T, w.cols, D);
+  const int64_t pf = stream_tuning().prefetch_bytes;
   int64_t r = r0;
   if (T > 1)  // several tokens: rows in tiles sharing the activation loads
-    for (; r + kDecodeRows <= r1; r += kDecodeRows) decode_rows<D, kDecodeRows>(dx, T, w, r, bias, y, ldy);
-  for (; r < r1; ++r) decode_rows<D, 1>(dx, T, w, r, bias, y, ldy);  // one token: one sequential stream
+    for (; r + kDecodeRows <= r1; r += kDecodeRows) decode_rows<D, kDecodeRows>(dx, T, w, r, bias, y, ldy, pf);
+  for (; r < r1; ++r) decode_rows<D, 1>(dx, T, w, r, bias, y, ldy, pf);  // one token: one sequential stream
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../kernels.h"
+#include "../stream_tuning.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define RG_X86_SIMD 1
