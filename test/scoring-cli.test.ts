@@ -7,8 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { DEFAULT_MODEL_DIR, RecurrentGemma } from '../lib';
-import { evaluate, type EvalItem } from '../lib/scoring/eval';
-import { score } from '../lib/scoring/score';
+import type { EvalItem } from '../lib';
 import { ensureDistBuilt, runCli } from './helpers/cli';
 
 const golden = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL_DIR, 'golden.json'), 'utf8')) as { cases: { prompt: string; greedy_text: string }[] };
@@ -38,7 +37,7 @@ afterAll(() => {
 
 describe('recurrentgemma perplexity', () => {
   test('--file --json reports what score() computes; stdin gives the same; the plain form is one line', async () => {
-    const want = await score(model, () => model.tokenizer, text);
+    const want = await model.score(text);
     const r = runCli(['perplexity', '--file', textFile, '--json', '--chunk-size', '100']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -64,7 +63,7 @@ describe('recurrentgemma perplexity', () => {
 
 describe('recurrentgemma eval', () => {
   test('--json summary equals evaluate() with the same few-shot prefix', async () => {
-    const want = await evaluate(model, model.tokenizer, items, { prefix: 'import os\n\n' });
+    const want = await model.evaluate(items, { prefix: 'import os\n\n' });
     const r = runCli(['eval', '--file', taskFile, '--prefix-file', prefixFile, '--json', '--items']);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { items: number; acc: number; acc_norm: number; acc_stderr: number; results: { logLikelihoods: number[] }[] };

@@ -12,7 +12,7 @@ import { DEFAULT_MODEL_DIR, InvalidArgumentError, RecurrentGemma } from '../lib'
 import { demoEvaluationTokens } from '../lib/bench/quality';
 import { evaluate, parseTasks, splitChoice, type EvalItem } from '../lib/scoring/eval';
 import { logSumExp, topLogprobs } from '../lib/scoring/logprobs';
-import { score, type ScoreInput, type ScoreOptions } from '../lib/scoring/score';
+import type { ScoreInput, ScoreOptions } from '../lib/scoring/score';
 import { readGolden } from './helpers/safetensors';
 
 const fixtureDir = path.join(__dirname, 'fixtures', 'tiny-f32');
@@ -40,7 +40,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 let demo: RecurrentGemma;
 let fixture: RecurrentGemma;
-const scoreOn = (m: RecurrentGemma, input: ScoreInput, options?: ScoreOptions) => score(m, () => m.tokenizer, input, options);
+const scoreOn = (m: RecurrentGemma, input: ScoreInput, options?: ScoreOptions) => m.score(input, options);
 
 beforeAll(async () => {
   demo = await RecurrentGemma.load(DEFAULT_MODEL_DIR);

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 
 import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 
-import { evaluate, parseTasks } from '../scoring/eval';
+import { parseTasks } from '../scoring/eval';
 import { withInterrupt, writeOut } from './io';
 import { loadModel } from './load';
 import { addModelOptions, toLoadOptions, UsageError } from './options';
@@ -68,7 +68,7 @@ async function run(values: EvalValues): Promise<void> {
     const started = process.hrtime.bigint();
     const { result, interrupted } = await withInterrupt(async (signal) => {
       try {
-        return await evaluate(model, model.tokenizer, items, {
+        return await model.evaluate(items, {
           prefix,
           signal,
           onProgress: (p) => bar.update(p.done, p.total, { acc: p.acc.toFixed(4), accNorm: p.accNorm.toFixed(4) }),

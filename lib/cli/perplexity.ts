@@ -7,7 +7,7 @@ import * as fs from 'fs';
 
 import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 
-import { score, SCORE_CHUNK_SIZE } from '../scoring/score';
+import { SCORE_CHUNK_SIZE } from '../scoring/score';
 import { readStdin, withInterrupt, writeOut } from './io';
 import { loadModel } from './load';
 import { addModelOptions, toLoadOptions, UsageError } from './options';
@@ -64,7 +64,7 @@ async function run(values: PerplexityValues): Promise<void> {
     let scored = 0, logLikelihood = 0;
     const { result, interrupted } = await withInterrupt(async (signal) => {
       try {
-        return await score(model, () => model.tokenizer, ids, {
+        return await model.score(ids, {
           chunkSize: values.chunkSize,
           signal,
           onProgress: (p) => {

@@ -6,9 +6,11 @@
 import { InvalidArgumentError, TokenizerError } from '../errors';
 import { ModelState } from '../state/state';
 import type { Tokenizer } from '../tokenizer';
-import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk, type FinishReason, type ResolvedGenerateOptions } from './options';
+import { resolveGenerateOptions, type TokenLogprob, type Completion, type GenerateOptions, type GenerationChunk, type FinishReason, type ResolvedGenerateOptions } from './options';
 import { startConstraint } from './grammar';
 import { randomSeed, Xoshiro128 } from './rng';
+import { tokenLogprobs, tokenTextOf } from '../scoring/logprobs';
+import { applyLogitBias } from './logit-bias';
 import { applyRepetitionPenalty, sampleToken } from './sampler';
 import { StopStringMatcher } from './stop';
 import { TextStreamDecoder } from './stream';
@@ -107,14 +109,21 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
       return m.stop !== undefined ? m.text : m.text + stopper.flush();
     };
 
+    const tokenText = o.topLogprobs > 0 ? tokenTextOf(tokenizer) : undefined;
+
     let logits = await forward(state, p.promptIds);
     for (let generated = 1; ; generated++) {
-      let scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits, recent, o.repetitionPenalty) : logits;
+      const penalised = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits, recent, o.repetitionPenalty) : logits;
+      const scored = o.logitBias ? applyLogitBias(penalised, o.logitBias) : penalised;
+      // The grammar mask restricts what may be drawn, like top-k: logprobs report the distribution before it.
+      let allowed = scored;
       if (constraint) {
-        if (scored === logits) scored = new Float32Array(logits);
-        await constraint.mask(scored); // tokens the grammar does not allow next: -Infinity
+        if (scored === logits || o.logprobs) allowed = new Float32Array(scored);
+        await constraint.mask(allowed); // tokens the grammar does not allow next: -Infinity
       }
-      const token = sampleToken(scored, o, rng);
+      const token = sampleToken(allowed, o, rng);
+      // logprobs: the model's distribution after the penalty and logitBias, before temperature, the truncation filters and the grammar mask (as OpenAI reports them).
+      const logprobs = o.logprobs ? tokenLogprobs(scored, token, o.topLogprobs, tokenText) : undefined;
       let finish: FinishReason | undefined;
       let text: string;
       if (p.stopTokens.has(token)) {
@@ -129,7 +138,8 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, void, undefined> {
         else if (o.signal?.aborted) finish = 'abort';
         if (finish !== undefined && m.stop === undefined) text += release();
       }
-      const chunk: GenerationChunk = finish === undefined ? { token, text } : { token, text, finishReason: finish, promptTokens: p.promptIds.length, generatedTokens: generated };
+      const chunk: GenerationChunk = { token, text, ...logprobs };
+      if (finish !== undefined) Object.assign(chunk, { finishReason: finish, promptTokens: p.promptIds.length, generatedTokens: generated });
       o.onToken?.(chunk);
       yield chunk;
       if (finish !== undefined) return;
@@ -158,13 +168,22 @@ export function generate(host: GenerationHost, prompt: Prompt, options?: Generat
 export async function collectCompletion(stream: AsyncIterable<GenerationChunk>): Promise<Completion> {
   const parts: string[] = [];
   const tokens: number[] = [];
+  const logprobs: TokenLogprob[] = [];
   let last: GenerationChunk | undefined;
   for await (const chunk of stream) {
     parts.push(chunk.text);
     tokens.push(chunk.token);
+    if (chunk.logprob !== undefined) logprobs.push({ token: chunk.token, logprob: chunk.logprob, ...(chunk.topLogprobs ? { topLogprobs: chunk.topLogprobs } : {}) });
     last = chunk;
   }
-  return { text: parts.join(''), tokens, finishReason: last!.finishReason!, promptTokens: last!.promptTokens!, generatedTokens: last!.generatedTokens! };
+  return {
+    text: parts.join(''),
+    tokens,
+    finishReason: last!.finishReason!,
+    promptTokens: last!.promptTokens!,
+    generatedTokens: last!.generatedTokens!,
+    ...(logprobs.length > 0 ? { logprobs } : {}),
+  };
 }
 
 /** Collects a whole generation. */

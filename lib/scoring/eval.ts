@@ -12,7 +12,7 @@
 import { InvalidArgumentError } from '../errors';
 import type { ModelState } from '../state';
 import type { Tokenizer } from '../tokenizer';
-import { resolveScoreOptions, scoreFrom, type ScoringHost } from './score';
+import { resolveScoreOptions, scoreFrom, type ScoringModel } from './score';
 
 /** One multiple-choice item: the context, the candidate continuations and the correct one's index. */
 export interface EvalItem {
@@ -132,7 +132,7 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Runs `items`; see the module comment. */
-export async function evaluate(host: ScoringHost, tokenizer: Tokenizer, items: readonly EvalItem[], options: EvalOptions = {}): Promise<EvalSummary> {
+export async function evaluate(model: ScoringModel, tokenizer: Tokenizer, items: readonly EvalItem[], options: EvalOptions = {}): Promise<EvalSummary> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
   if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError('evaluate needs a non-empty array of items');
   const checked = items.map((item, i) => checkEvalItem(item, `items[${i}]`));
@@ -147,9 +147,9 @@ export async function evaluate(host: ScoringHost, tokenizer: Tokenizer, items: r
   const owned: ModelState[] = [];
   try {
     if (hasPrefix) {
-      const state = host.createState();
+      const state = model.createState();
       owned.push(state);
-      base = { state, last: await host.forward(state, tokenizer.encode(prefix, { addBos: true })) };
+      base = { state, last: await model.forward(state, tokenizer.encode(prefix, { addBos: true })) };
     }
     const results: EvalItemResult[] = [];
     let hits = 0, hitsNorm = 0;
@@ -165,15 +165,15 @@ export async function evaluate(host: ScoringHost, tokenizer: Tokenizer, items: r
         for (const s of split) {
           let ctx = contexts.find((c) => sameIds(c.ids, s.context));
           if (!ctx) {
-            const state = base ? base.state.clone() : host.createState();
+            const state = base ? base.state.clone() : model.createState();
             contexts.push({ ids: s.context, state, last: base?.last ?? new Float32Array(0) });
             ctx = contexts[contexts.length - 1]!;
             // Without a prefix the context holds at least <bos>; with one it may be empty.
-            if (s.context.length > 0) ctx.last = await host.forward(state, s.context);
+            if (s.context.length > 0) ctx.last = await model.forward(state, s.context);
           }
           const state = ctx.state.clone();
           try {
-            const span = await scoreFrom(host, state, ctx.last, Int32Array.from(s.continuation), o);
+            const span = await scoreFrom(model, state, ctx.last, Int32Array.from(s.continuation), o);
             logLikelihoods.push(span.logLikelihood);
           } finally {
             state.dispose();

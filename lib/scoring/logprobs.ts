@@ -6,6 +6,7 @@
  * never a sort of the whole vocabulary.
  */
 import { topKIds } from '../generation/sampler';
+import type { Tokenizer } from '../tokenizer';
 
 /** One alternative at a position: a token id, its text and its log-probability. */
 export interface TopLogprob {
@@ -49,4 +50,22 @@ export function topLogprobs(row: Float32Array, k: number, lse: number = logSumEx
 /** Row `t` of a row-major [T, V] logits array, as a view (no copy). */
 export function logitsRow(logits: Float32Array, t: number, V: number): Float32Array {
   return logits.subarray(t * V, (t + 1) * V);
+}
+
+/** The log-probability of the token chosen at one step, and the alternatives when asked for. */
+export interface TokenLogprobs {
+  logprob: number;
+  topLogprobs?: TopLogprob[];
+}
+
+/** `token`'s log-probability under `row` and, for k > 0, the k most likely tokens. */
+export function tokenLogprobs(row: Float32Array, token: number, k: number, tokenText?: (id: number) => string): TokenLogprobs {
+  const lse = logSumExp(row);
+  const logprob = row[token]! - lse;
+  return k > 0 ? { logprob, topLogprobs: topLogprobs(row, k, lse, tokenText) } : { logprob };
+}
+
+/** Decodes one token alone (special tokens kept); '' for a model folder without a tokenizer. */
+export function tokenTextOf(tokenizer: Tokenizer | null): (id: number) => string {
+  return (id) => (tokenizer ? tokenizer.decode([id], { skipSpecialTokens: false }) : '');
 }

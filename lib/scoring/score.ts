@@ -5,17 +5,25 @@
  * the state is fixed-size, so a text of any length is scored in one pass with its whole prefix as
  * context (no sliding windows, unlike a transformer with a bounded context).
  */
-import { InvalidArgumentError, TokenizerError } from '../errors';
+import { InvalidArgumentError } from '../errors';
+import { requireTokenizer } from '../generation/generate';
 import type { ModelState } from '../state';
 import type { Tokenizer } from '../tokenizer';
-import { logitsRow, logSumExp, MAX_TOP_LOGPROBS, topLogprobs as topAlternatives, type TopLogprob } from './logprobs';
+import { logitsRow, logSumExp, MAX_TOP_LOGPROBS, tokenTextOf, topLogprobs as topAlternatives, type TopLogprob } from './logprobs';
 
 /** What scoring needs from a model (RecurrentGemma implements it). */
-export interface ScoringHost {
+export interface ScoringModel {
   readonly config: { readonly vocabSize: number };
   createState(): ModelState;
   forward(state: ModelState, tokens: readonly number[] | Int32Array, options?: { allLogits?: boolean }): Promise<Float32Array>;
   checkTokens(tokens: readonly number[] | Int32Array): Int32Array;
+}
+
+/** What score() runs on: the model, its tokenizer (null when the folder has none) and its folder (named in errors). */
+export interface ScoringHost {
+  readonly model: ScoringModel;
+  readonly tokenizer: Tokenizer | null;
+  readonly dir: string;
 }
 
 /** Options of score(). */
@@ -96,14 +104,14 @@ export interface ScoredSpan {
  * ids.length - 1 tokens.
  */
 export async function scoreFrom(
-  host: ScoringHost,
+  model: ScoringModel,
   state: ModelState,
   first: Float32Array | null,
   ids: Int32Array,
   o: ResolvedScoreOptions,
   tokenText?: (id: number) => string,
 ): Promise<ScoredSpan> {
-  const V = host.config.vocabSize;
+  const V = model.config.vocabSize;
   const offset = first ? 1 : 0;
   const n = ids.length - 1 + offset;
   const logprobs = new Float64Array(Math.max(0, n));
@@ -120,7 +128,7 @@ export async function scoreFrom(
   for (let s = 0; s < ids.length - 1; s += o.chunkSize) {
     o.signal?.throwIfAborted();
     const e = Math.min(ids.length - 1, s + o.chunkSize);
-    const logits = await host.forward(state, ids.subarray(s, e), { allLogits: true });
+    const logits = await model.forward(state, ids.subarray(s, e), { allLogits: true });
     // Row r was computed after ids[s + r] and predicts ids[s + r + 1].
     for (let r = 0; r < e - s; r++) record(logitsRow(logits, r, V), ids[s + r + 1]!, s + r + offset);
     o.onProgress?.({ scored: e + offset, total: n, logLikelihood: sum });
@@ -135,10 +143,10 @@ export type ScoreInput = string | readonly number[] | Int32Array;
  * The ids score() runs on: text is encoded with `<bos>` first (so every text token is scored,
  * the first one conditioned on `<bos>`); ids are used as given (ids[0] is context only).
  */
-export function scoreIds(host: ScoringHost, tokenizer: () => Tokenizer, input: ScoreInput): Int32Array {
+export function scoreIds(host: ScoringHost, input: ScoreInput): Int32Array {
   let ids: Int32Array;
-  if (typeof input === 'string') ids = Int32Array.from(tokenizer().encode(input, { addBos: true }));
-  else if (Array.isArray(input) || input instanceof Int32Array) ids = Int32Array.from(host.checkTokens(input));
+  if (typeof input === 'string') ids = Int32Array.from(requireTokenizer(host.tokenizer, host.dir, 'a text to score').encode(input, { addBos: true }));
+  else if (Array.isArray(input) || input instanceof Int32Array) ids = Int32Array.from(host.model.checkTokens(input));
   else throw new InvalidArgumentError('score() takes a string, an array of token ids or an Int32Array');
   if (ids.length < 2)
     throw new InvalidArgumentError(
@@ -151,32 +159,15 @@ export function scoreIds(host: ScoringHost, tokenizer: () => Tokenizer, input: S
  * Per-token log-probabilities of `input` given its prefix, the total log-likelihood and the
  * perplexity, on a fresh state (disposed at the end).
  */
-export async function score(host: ScoringHost, tokenizer: () => Tokenizer, input: ScoreInput, options?: ScoreOptions): Promise<ScoreResult> {
+export async function score(host: ScoringHost, input: ScoreInput, options?: ScoreOptions): Promise<ScoreResult> {
   const o = resolveScoreOptions(options);
-  const ids = scoreIds(host, tokenizer, input);
-  const text = o.topLogprobs > 0 ? tokenTextOf(tokenizer) : undefined;
-  const state = host.createState();
+  const ids = scoreIds(host, input);
+  const state = host.model.createState();
   try {
-    const span = await scoreFrom(host, state, null, ids, o, text);
+    const span = await scoreFrom(host.model, state, null, ids, o, o.topLogprobs > 0 ? tokenTextOf(host.tokenizer) : undefined);
     const n = ids.length - 1;
     return { tokens: ids, ...span, perplexity: Math.exp(-span.logLikelihood / n), scoredTokens: n };
   } finally {
     state.dispose();
   }
-}
-
-/** Decodes one token alone (special tokens kept), or '' when the model has no tokenizer. */
-export function tokenTextOf(tokenizer: () => Tokenizer): (id: number) => string {
-  let t: Tokenizer | null | undefined;
-  return (id) => {
-    if (t === undefined) {
-      try {
-        t = tokenizer();
-      } catch (e) {
-        if (!(e instanceof TokenizerError)) throw e;
-        t = null; // alternatives still carry ids and logprobs on a folder without tokenizer files
-      }
-    }
-    return t ? t.decode([id], { skipSpecialTokens: false }) : '';
-  };
 }
