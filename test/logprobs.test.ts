@@ -6,6 +6,7 @@
  */
 import { DEFAULT_MODEL_DIR, InvalidArgumentError, RecurrentGemma, type GenerationChunk } from '../lib';
 import { applyLogitBias, resolveLogitBias } from '../lib/generation/logit-bias';
+import { ensureBuiltCli, runCli } from './helpers/cli';
 
 let model: RecurrentGemma;
 beforeAll(async () => {
@@ -167,5 +168,36 @@ describe('logitBias', () => {
     expect(() => model.generate(PROMPT, { logprobs: 1 } as never)).toThrow(/logprobs must be a boolean/);
     expect(() => model.generate(PROMPT, { topLogprobs: 21 })).toThrow(/topLogprobs must be an integer in \[0, 20\]/);
     expect(() => model.generate(PROMPT, { topLogprobs: -1 })).toThrow(/topLogprobs/);
+  });
+});
+
+describe('CLI: generate --json --logprobs N, --logit-bias ID=VALUE', () => {
+  beforeAll(ensureBuiltCli);
+
+  test('JSON lines carry what the API reports for the same seed', async () => {
+    const r = runCli(['generate', PROMPT, '-n', '6', '--seed', '4', '--ignore-eos', '--json', '--logprobs', '3', '--logit-bias', `${INDENT}=-100`, '--logit-bias', '7=2.5']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as GenerationChunk);
+    const want = await chunks(PROMPT, { maxTokens: 6, seed: 4, ignoreEos: true, logprobs: true, topLogprobs: 3, logitBias: { [INDENT]: -100, 7: 2.5 } });
+    expect(lines.map((c) => c.token)).toEqual(want.map((c) => c.token));
+    expect(lines.map((c) => c.token)).not.toContain(INDENT);
+    lines.forEach((c, i) => {
+      expect(c.logprob).toBeCloseTo(want[i]!.logprob!, 12);
+      expect(c.topLogprobs!.map((a) => a.id)).toEqual(want[i]!.topLogprobs!.map((a) => a.id));
+    });
+    expect(lines[5]).toMatchObject({ finishReason: 'length', generatedTokens: 6 });
+  });
+
+  test('bad values exit 2 naming the flag', () => {
+    for (const [args, message] of [
+      [['--logit-bias', 'abc'], /--logit-bias .*Expected TOKEN_ID=VALUE/],
+      [['--logit-bias', '5=200'], /--logit-bias\["5"\] must be a finite number in \[-100, 100\]/],
+      [['--json', '--logprobs', '21'], /--logprobs must be an integer in \[0, 20\]/],
+      [['--logprobs', '2'], /--logprobs needs --json/],
+    ] as [string[], RegExp][]) {
+      const r = runCli(['generate', 'x', '-n', '2', ...args]);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(r.stderr).toMatch(message);
+    }
   });
 });

@@ -13,6 +13,7 @@ import { readStdin, withInterrupt, writeOut } from './io';
 interface GenerateValues extends CliGenerationValues {
   chat?: boolean;
   stats?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,11 +26,14 @@ export function register(program: Command): void {
   addGenerationOptions(cmd)
     .option('--chat', "wrap the prompt as one user turn in the model's chat template (for instruction-tuned checkpoints)")
     .option('--stats', 'print token counts and speed to stderr at the end')
+    .option('--json', 'print one JSON object per generated token ({"token", "text", ...}) instead of the text')
+    .option('--logprobs <n>', "with --json: each token's log-probability and the n (0-20) most likely alternatives", (v) => Number(v))
     .addHelpText('after', '\nExamples:\n  $ recurrentgemma generate "def fibonacci(n):"\n  $ echo "import os" | recurrentgemma generate -t 0 -n 40\n  $ recurrentgemma generate --model ~/models/recurrentgemma-2b-it --chat "Write a haiku about state."')
     .action(run);
 }
 
 async function run(promptArg: string | undefined, values: GenerateValues): Promise<void> {
+  if (values.logprobs !== undefined && !values.json) throw new UsageError('--logprobs needs --json (log-probabilities are printed as JSON lines)');
   const options = toGenerateOptions(values);
   let text = promptArg;
   if (text === undefined) {
@@ -53,12 +57,12 @@ async function run(promptArg: string | undefined, values: GenerateValues): Promi
       for await (const chunk of model.generate(prompt, { ...options, signal })) {
         if (firstToken === 0n) firstToken = process.hrtime.bigint();
         if (chunk.text.length > 0) endsWithNewline = chunk.text.endsWith('\n');
-        await writeOut(chunk.text);
+        await writeOut(values.json ? JSON.stringify(chunk) + '\n' : chunk.text);
         last = chunk;
       }
     });
     // A terminal gets a final newline; a pipe gets exactly the generated text.
-    if (process.stdout.isTTY && !endsWithNewline) await writeOut('\n');
+    if (process.stdout.isTTY && !endsWithNewline && !values.json) await writeOut('\n');
     if (values.stats) {
       const ended = process.hrtime.bigint();
       const decodeSeconds = Number(ended - firstToken) / 1e9;
