@@ -143,8 +143,22 @@ describe('score()', () => {
 
   test('a long text streams through with bounded chunks and matches the sum of its pieces', async () => {
     const ids = demoEvaluationTokens(DEFAULT_MODEL_DIR);
-    const long = [...ids, ...ids.slice(1), ...ids.slice(1)];
-    const r = await scoreOn(demo, long, { chunkSize: 128 });
+    const long = [...ids, ...ids.slice(1)];
+    const fed: number[] = [];
+    const forward = demo.forward.bind(demo);
+    const spy = jest.spyOn(demo, 'forward').mockImplementation(async (state, tokens, options) => {
+      fed.push(tokens.length);
+      return forward(state, tokens, options);
+    });
+    let r;
+    try {
+      r = await scoreOn(demo, long, { chunkSize: 128 });
+    } finally {
+      spy.mockRestore();
+    }
+    // Never more than chunkSize x vocab logits at once; every token but the last is fed exactly once.
+    expect(Math.max(...fed)).toBe(128);
+    expect(fed.reduce((a, b) => a + b, 0)).toBe(long.length - 1);
     expect(r.scoredTokens).toBe(long.length - 1);
     expect(Number.isFinite(r.logLikelihood)).toBe(true);
     const first = await scoreOn(demo, ids);
@@ -201,6 +215,32 @@ describe('evaluate()', () => {
     }
     expect(summary.acc).toBe(1);
     expect(summary.accStderr).toBe(0);
+  });
+
+  test('the prefix is prefilled once and each context once per item (states are cloned, never re-run)', async () => {
+    const items = pythonItems();
+    const prefix = 'import os\nimport sys\n\n';
+    const prefixIds = demo.tokenizer.encode(prefix, { addBos: true });
+    const fed: number[][] = [];
+    const forward = demo.forward.bind(demo);
+    const spy = jest.spyOn(demo, 'forward').mockImplementation(async (state, tokens, options) => {
+      fed.push(Array.from(tokens));
+      return forward(state, tokens, options);
+    });
+    try {
+      await evaluate(demo, demo.tokenizer, items, { prefix });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fed.filter((ids) => ids[0] === demo.config.bosTokenId)).toEqual([prefixIds]);
+    for (const item of items) {
+      const context = splitChoice(demo.tokenizer, item.context, item.choices[0]!, false).context;
+      expect(fed.filter((ids) => ids.length === context.length && ids.every((t, i) => t === context[i])).length).toBe(1);
+    }
+    // Apart from the prefix and the contexts, only the choices' own tokens (all but the last) are fed.
+    const choiceTokens = items.reduce((n, item) => n + item.choices.reduce((m, c) => m + splitChoice(demo.tokenizer, item.context, c, false).continuation.length - 1, 0), 0);
+    const contextTokens = items.reduce((n, item) => n + splitChoice(demo.tokenizer, item.context, item.choices[0]!, false).context.length, 0);
+    expect(fed.reduce((n, ids) => n + ids.length, 0)).toBe(prefixIds.length + contextTokens + choiceTokens);
   });
 
   test('without a prefix each context starts with <bos>; acc_norm divides by UTF-8 bytes', async () => {
