@@ -266,6 +266,14 @@ describe('evaluate()', () => {
     expect([...s.context, ...s.continuation]).toEqual(t.encode('x = 1', { addBos: true }));
   });
 
+  test('an aborted signal stops the evaluation; bad options are refused', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(evaluate(demo, demo.tokenizer, pythonItems(), { signal: controller.signal })).rejects.toThrow(/abort/i);
+    await expect(evaluate(demo, demo.tokenizer, [])).rejects.toThrow(/non-empty array of items/);
+    await expect(evaluate(demo, demo.tokenizer, [{ context: 'a', choices: ['b'], gold: 2 }])).rejects.toThrow(/items\[0\]: "gold" must be an integer index/);
+  });
+
   test('task files: malformed lines are refused naming the file and line', () => {
     expect(parseTasks('{"context":"a","choices":["b","c"],"gold":1}\n\n', 't.jsonl')).toEqual([{ context: 'a', choices: ['b', 'c'], gold: 1 }]);
     expect(() => parseTasks('{"context":"a","choices":["b"],"gold":0}\n{oops', 't.jsonl')).toThrow(/t\.jsonl:2: not valid JSON/);

@@ -4,12 +4,12 @@
  * characters only, stop strings held back) as chunks of an async iterable.
  */
 import { InvalidArgumentError, TokenizerError } from '../errors';
+import { tokenLogprobs, tokenTextOf } from '../scoring/logprobs';
 import { ModelState } from '../state/state';
 import type { Tokenizer } from '../tokenizer';
 import { resolveGenerateOptions, type TokenLogprob, type Completion, type GenerateOptions, type GenerationChunk, type FinishReason, type ResolvedGenerateOptions } from './options';
 import { startConstraint } from './grammar';
 import { randomSeed, Xoshiro128 } from './rng';
-import { tokenLogprobs, tokenTextOf } from '../scoring/logprobs';
 import { applyLogitBias } from './logit-bias';
 import { applyRepetitionPenalty, sampleToken } from './sampler';
 import { StopStringMatcher } from './stop';

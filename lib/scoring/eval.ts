@@ -154,6 +154,7 @@ export async function evaluate(model: ScoringModel, tokenizer: Tokenizer, items:
     const results: EvalItemResult[] = [];
     let hits = 0, hitsNorm = 0;
     for (const item of checked) {
+      o.signal?.throwIfAborted();
       const split = item.choices.map((c) => splitChoice(tokenizer, item.context, c, !hasPrefix));
       split.forEach((s, i) => {
         if (s.continuation.length === 0) throw taskError(`item ${results.length}`, `choice ${i} encodes to no tokens after the context`);
