@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { DEFAULT_MODEL_DIR, InvalidArgumentError, RecurrentGemma } from '../lib';
-import { demoEvaluationTokens } from '../lib/bench/quality';
+import { compareLogits, demoEvaluationTokens } from '../lib/bench/quality';
 import { evaluate, parseTasks, splitChoice, type EvalItem } from '../lib/scoring/eval';
 import { logSumExp, topLogprobs } from '../lib/scoring/logprobs';
 import type { ScoreInput, ScoreOptions } from '../lib/scoring/score';
@@ -139,6 +139,8 @@ describe('score()', () => {
     const logits = await demo.forward(demo.createState(), ids, { allLogits: true });
     const want = referenceLogprobs(logits, ids, demo.config.vocabSize);
     expect(r.perplexity).toBeCloseTo(Math.exp(-want.reduce((a, b) => a + b, 0) / want.length), 4);
+    // The quality benchmark's own computation (teacher-forced, one pass) gives the same figure.
+    expect(r.perplexity).toBeCloseTo(compareLogits(logits, logits, ids, demo.config.vocabSize).perplexityReference, 6);
   });
 
   test('a long text streams through with bounded chunks and matches the sum of its pieces', async () => {
