@@ -5,29 +5,20 @@
  */
 import * as fs from 'fs';
 
-import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 
 import { parseTasks } from '../scoring/eval';
 import { withInterrupt, writeOut } from './io';
 import { loadModel } from './load';
-import { addModelOptions, toLoadOptions, UsageError } from './options';
+import { addModelOptions, positiveInteger, toLoadOptions, UsageError, type CliGenerationValues } from './options';
 import { progressBar } from './progress';
 
-interface EvalValues {
-  model?: string;
-  threads?: number;
-  simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
+interface EvalValues extends Pick<CliGenerationValues, 'model' | 'threads' | 'simd'> {
   file: string;
   prefixFile?: string;
   limit?: number;
   json?: boolean;
   items?: boolean;
-}
-
-function positiveInteger(value: string): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(v) || v < 1) throw new CommanderArgumentError('Not a positive integer.');
-  return v;
 }
 
 export function register(program: Command): void {

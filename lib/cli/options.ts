@@ -25,6 +25,13 @@ function integer(value: string): number {
   return v;
 }
 
+/** A whole number >= 1 (counts and sizes given as flags). */
+export function positiveInteger(value: string): number {
+  const v = integer(value);
+  if (v < 1) throw new CommanderArgumentError('Not a positive integer.');
+  return v;
+}
+
 function collect<T>(parse: (v: string) => T) {
   return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
 }

@@ -5,27 +5,18 @@
  */
 import * as fs from 'fs';
 
-import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 
 import { SCORE_CHUNK_SIZE } from '../scoring/score';
 import { readStdin, withInterrupt, writeOut } from './io';
 import { loadModel } from './load';
-import { addModelOptions, toLoadOptions, UsageError } from './options';
+import { addModelOptions, positiveInteger, toLoadOptions, UsageError, type CliGenerationValues } from './options';
 import { progressBar } from './progress';
 
-interface PerplexityValues {
-  model?: string;
-  threads?: number;
-  simd?: 'auto' | 'scalar' | 'avx2' | 'avx512';
+interface PerplexityValues extends Pick<CliGenerationValues, 'model' | 'threads' | 'simd'> {
   file?: string;
   chunkSize: number;
   json?: boolean;
-}
-
-function positiveInteger(value: string): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(v) || v < 1) throw new CommanderArgumentError('Not a positive integer.');
-  return v;
 }
 
 export function register(program: Command): void {
