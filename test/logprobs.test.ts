@@ -6,7 +6,7 @@
  */
 import { DEFAULT_MODEL_DIR, InvalidArgumentError, RecurrentGemma, type GenerationChunk } from '../lib';
 import { applyLogitBias, resolveLogitBias } from '../lib/generation/logit-bias';
-import { ensureBuiltCli, runCli } from './helpers/cli';
+import { ensureDistBuilt, runCli } from './helpers/cli';
 
 let model: RecurrentGemma;
 beforeAll(async () => {
@@ -172,7 +172,7 @@ describe('logitBias', () => {
 });
 
 describe('CLI: generate --json --logprobs N, --logit-bias ID=VALUE', () => {
-  beforeAll(ensureBuiltCli);
+  beforeAll(ensureDistBuilt);
 
   test('JSON lines carry what the API reports for the same seed', async () => {
     const r = runCli(['generate', PROMPT, '-n', '6', '--seed', '4', '--ignore-eos', '--json', '--logprobs', '3', '--logit-bias', `${INDENT}=-100`, '--logit-bias', '7=2.5']);
