@@ -84,6 +84,18 @@ describe('logprobs on chunks', () => {
     });
   });
 
+  test('with a grammar, logprobs are the model\'s own (before the mask), not renormalised over the allowed tokens', async () => {
+    const got = await chunks(PROMPT, { maxTokens: 8, seed: 2, grammar: 'root ::= "yes" | "no"', logprobs: true, topLogprobs: 2 });
+    expect(['yes', 'no']).toContain(got.map((c) => c.text).join(''));
+    const rows = await replayLogits(PROMPT, got.map((c) => c.token));
+    got.forEach((c, i) => {
+      const ref = referenceLogSoftmax(rows[i]!);
+      expect(c.logprob).toBeCloseTo(ref[c.token]!, 9);
+      expect(c.topLogprobs![0]!.logprob).toBeCloseTo(Math.max(...ref), 9);
+    });
+    expect(got[0]!.logprob!).toBeLessThan(-1); // the demo model writes Python: 'yes'/'no' here is unlikely
+  });
+
   test('complete(), generateBatch() and ChatSession carry the same logprobs as generate()', async () => {
     const options = { maxTokens: 10, seed: 5, logprobs: true, topLogprobs: 2, ignoreEos: true };
     const streamed = await chunks(PROMPT, options);
