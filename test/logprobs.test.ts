@@ -6,7 +6,8 @@
  */
 import { DEFAULT_MODEL_DIR, InvalidArgumentError, RecurrentGemma, type GenerationChunk } from '../lib';
 import { applyLogitBias, resolveLogitBias } from '../lib/generation/logit-bias';
-import { ensureDistBuilt, runCli } from './helpers/cli';
+import { cli } from './helpers/cli';
+import { ensureDistBuilt } from './helpers/dist';
 
 let model: RecurrentGemma;
 beforeAll(async () => {
@@ -187,7 +188,7 @@ describe('CLI: generate --json --logprobs N, --logit-bias ID=VALUE', () => {
   beforeAll(ensureDistBuilt);
 
   test('JSON lines carry what the API reports for the same seed', async () => {
-    const r = runCli(['generate', PROMPT, '-n', '6', '--seed', '4', '--ignore-eos', '--json', '--logprobs', '3', '--logit-bias', `${INDENT}=-100`, '--logit-bias', '7=2.5']);
+    const r = cli(['generate', PROMPT, '-n', '6', '--seed', '4', '--ignore-eos', '--json', '--logprobs', '3', '--logit-bias', `${INDENT}=-100`, '--logit-bias', '7=2.5']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as GenerationChunk);
     const want = await chunks(PROMPT, { maxTokens: 6, seed: 4, ignoreEos: true, logprobs: true, topLogprobs: 3, logitBias: { [INDENT]: -100, 7: 2.5 } });
@@ -207,7 +208,7 @@ describe('CLI: generate --json --logprobs N, --logit-bias ID=VALUE', () => {
       [['--json', '--logprobs', '21'], /--logprobs must be an integer in \[0, 20\]/],
       [['--logprobs', '2'], /--logprobs needs --json/],
     ] as [string[], RegExp][]) {
-      const r = runCli(['generate', 'x', '-n', '2', ...args]);
+      const r = cli(['generate', 'x', '-n', '2', ...args]);
       expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(r.stderr).toMatch(message);
     }
