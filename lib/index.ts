@@ -55,6 +55,7 @@ export {
   type Completion,
   type SamplingOptions,
   type GenerateOptions,
+  type TokenLogprob,
   type BatchRequest,
   type GenerateBatchOptions,
 } from './generation';
@@ -73,3 +74,18 @@ export {
 } from './grammar';
 export { createServer, serve, ApiError, type ServerOptions, type ListenOptions, type RecurrentGemmaServer, type ApiErrorBody, type ApiErrorType, type RedisTierOptions, type LogFn } from './server';
 export { pullModel, resolveModelDir, cachedSnapshot, type PullOptions, type PullProgress, type PullResult, type PullFile, type ResolveModelOptions } from './hub';
+export { type LogitBias } from './generation/logit-bias';
+export {
+  evaluate,
+  parseTasks,
+  type EvalItem,
+  type EvalItemResult,
+  type EvalOptions,
+  type EvalProgress,
+  type EvalSummary,
+  type ScoreInput,
+  type ScoreOptions,
+  type ScoreProgress,
+  type ScoreResult,
+  type TopLogprob,
+} from './scoring';

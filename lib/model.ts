@@ -11,6 +11,8 @@ import { generateBatch, type BatchGenerationHost, type BatchRequest, type Genera
 import { ForwardBatcher, type ForwardBatcherOptions } from './generation/batcher';
 import { complete, generate, PREFILL_ROUND_TOKENS, requireTokenizer, type Prompt } from './generation/generate';
 import type { Completion, GenerateOptions, GenerationChunk, GenerationEnd } from './generation/options';
+import { evaluate, type EvalItem, type EvalOptions, type EvalSummary } from './scoring/eval';
+import { score, type ScoreInput, type ScoreOptions, type ScoreResult } from './scoring/score';
 import { resolveLoadOptions, type LoadOptions, type LoadProgress, type Precision } from './load-options';
 import { addon, packageRoot, type NativeModel, type NativeState } from './native';
 import { checkStateCompatible, decodeState, ModelState, type StateHeader, type StateOwner } from './state';
@@ -175,6 +177,24 @@ export class RecurrentGemma implements StateOwner {
   /** Resolves to the whole continuation of `prompt`, with finish reason and token counts. */
   complete(prompt: Prompt, options?: GenerateOptions): Promise<Completion> {
     return complete(this.host, prompt, options);
+  }
+
+  /**
+   * Scores `input` (text, encoded with `<bos>` first so every text token is scored; or token ids,
+   * the first one context only): each token's log-probability given all tokens before it, their
+   * sum and the perplexity. Streams through the model `chunkSize` tokens at a time (default 256),
+   * so a text of any length needs only chunkSize x vocab logits at once.
+   */
+  score(input: ScoreInput, options?: ScoreOptions): Promise<ScoreResult> {
+    return score({ model: this, tokenizer: this.textTokenizer, dir: this.dir }, input, options);
+  }
+
+  /**
+   * Multiple-choice evaluation by log-likelihood (lm-evaluation-harness convention): acc and
+   * byte-length-normalised acc_norm; a few-shot `prefix` is prefilled once and its state cloned per item.
+   */
+  evaluate(items: readonly EvalItem[], options?: EvalOptions): Promise<EvalSummary> {
+    return evaluate(this, requireTokenizer(this.textTokenizer, this.dir, 'evaluation'), items, options);
   }
 
   /**

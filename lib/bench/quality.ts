@@ -8,6 +8,7 @@ import * as path from 'path';
 
 import type { WeightFormat } from '../checkpoint';
 import { RecurrentGemma } from '../model';
+import { logSumExp } from '../scoring/logprobs';
 
 export interface QualityResult {
   /** The candidate's weight format. */
@@ -24,12 +25,9 @@ export interface QualityResult {
 }
 
 function logSoftmax(x: Float32Array, offset: number, n: number, out: Float64Array): void {
-  let m = -Infinity;
-  for (let i = 0; i < n; i++) m = Math.max(m, x[offset + i]!);
-  let s = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(x[offset + i]! - m);
-  const lse = m + Math.log(s);
-  for (let i = 0; i < n; i++) out[i] = x[offset + i]! - lse;
+  const row = x.subarray(offset, offset + n);
+  const lse = logSumExp(row);
+  for (let i = 0; i < n; i++) out[i] = row[i]! - lse;
 }
 
 /** The comparison figures of two runs' logits (QualityResult without the format). */

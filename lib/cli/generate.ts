@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 
 import { ChatTemplate } from '../chat';
 import type { Prompt } from '../generation/generate';
-import type { GenerationEnd } from '../generation/options';
+import type { GenerationEnd, TokenLogprob } from '../generation/options';
 import { addGenerationOptions, addModelOptions, tokenList, toGenerateOptions, toLoadOptions, UsageError, type CliGenerationValues } from './options';
 import { formatTimings, LENGTH_MARKER } from './timings';
 import { loadModel } from './load';
@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--tokens <ids>', 'the prompt as token ids separated by commas, used exactly as given (e.g. 2,651,1288)', tokenList)
     .option('--chat', "wrap the prompt as one user turn in the model's chat template (for instruction-tuned checkpoints)")
     .option('--json', 'print one JSON object at the end (text, tokens, finishReason, promptTokens, generatedTokens, timings) instead of streaming text')
+    .option('--logprobs <n>', "with --json: each token's log-probability and the n (0-20) most likely alternatives, in a logprobs array", (v) => Number(v))
     .option('--stats', 'print token counts and timings (load, first token, prefill and decode speed) to stderr at the end')
     .addHelpText(
       'after',
@@ -39,6 +40,7 @@ export function register(program: Command): void {
 }
 
 async function run(promptArg: string | undefined, values: GenerateValues): Promise<void> {
+  if (values.logprobs !== undefined && !values.json) throw new UsageError('--logprobs needs --json (log-probabilities are printed in the JSON object)');
   const options = toGenerateOptions(values);
   if (values.tokens !== undefined && promptArg !== undefined) throw new UsageError('give the prompt as text or as --tokens, not both');
   if (values.tokens !== undefined && values.chat) throw new UsageError('--chat wraps text in the chat template; it cannot be combined with --tokens');
@@ -66,6 +68,7 @@ async function run(promptArg: string | undefined, values: GenerateValues): Promi
     }
     const parts: string[] = [];
     const tokens: number[] = [];
+    const logprobs: TokenLogprob[] = [];
     let endsWithNewline = true;
     const { result: end, interrupted } = await withInterrupt(async (signal): Promise<GenerationEnd> => {
       const stream = model.generate(prompt, { ...options, signal });
@@ -75,6 +78,7 @@ async function run(promptArg: string | undefined, values: GenerateValues): Promi
         if (values.json) {
           parts.push(chunk.text);
           tokens.push(chunk.token);
+          if (chunk.logprob !== undefined) logprobs.push({ token: chunk.token, logprob: chunk.logprob, ...(chunk.topLogprobs ? { topLogprobs: chunk.topLogprobs } : {}) });
           continue;
         }
         if (chunk.text.length > 0) endsWithNewline = chunk.text.endsWith('\n');
@@ -82,7 +86,7 @@ async function run(promptArg: string | undefined, values: GenerateValues): Promi
       }
     });
     if (values.json) {
-      await writeOut(`${JSON.stringify({ text: parts.join(''), tokens, ...end })}\n`);
+      await writeOut(`${JSON.stringify({ text: parts.join(''), tokens, ...end, ...(values.logprobs !== undefined ? { logprobs } : {}) })}\n`);
     } else {
       // A terminal gets a final newline; a pipe gets exactly the generated text.
       if (process.stdout.isTTY && !endsWithNewline) await writeOut('\n');

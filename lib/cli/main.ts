@@ -9,8 +9,10 @@ import { Command, CommanderError } from 'commander';
 import { HubError, InvalidArgumentError } from '../errors';
 import * as bench from './bench';
 import * as chat from './chat';
+import * as evalCommand from './eval';
 import * as generate from './generate';
 import * as info from './info';
+import * as perplexity from './perplexity';
 import * as pull from './pull';
 import * as quantize from './quantize';
 import * as serve from './serve';
@@ -18,7 +20,7 @@ import * as synth from './synth';
 import * as validate from './validate';
 import { toFlag, UsageError } from './options';
 
-const COMMANDS: { register(program: Command): void }[] = [generate, chat, info, validate, pull, synth, quantize, bench, serve];
+const COMMANDS: { register(program: Command): void }[] = [generate, chat, info, validate, pull, synth, quantize, bench, serve, perplexity, evalCommand];
 
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;

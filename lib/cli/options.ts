@@ -25,8 +25,23 @@ function integer(value: string): number {
   return v;
 }
 
+/** A whole number >= 1 (counts and sizes given as flags). */
+export function positiveInteger(value: string): number {
+  const v = integer(value);
+  if (v < 1) throw new CommanderArgumentError('Not a positive integer.');
+  return v;
+}
+
 function collect<T>(parse: (v: string) => T) {
   return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+}
+
+/** One --logit-bias ID=VALUE, added to the map of the earlier ones. */
+function logitBiasEntry(value: string, previous: Record<number, number> | undefined): Record<number, number> {
+  const m = /^\s*(\d+)\s*=\s*(\S+)\s*$/.exec(value);
+  const bias = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isFinite(bias)) throw new CommanderArgumentError('Expected TOKEN_ID=VALUE, e.g. 1234=-100.');
+  return { ...previous, [Number(m[1])]: bias };
 }
 
 /** The help of --model wherever it is accepted. */
@@ -68,7 +83,8 @@ export function addGenerationOptions(cmd: Command, maxTokensDefault: number = GE
     .option('--stop-token <id>', 'stop at this token id (repeatable)', collect(integer))
     .option('--ignore-eos', 'keep generating past <eos> and <end_of_turn>')
     .option('--json-schema <file|json>', 'constrain the output to JSON valid against this JSON schema (a file, or the schema itself)')
-    .option('--grammar <file>', 'constrain the output to this GBNF grammar file (llama.cpp format)');
+    .option('--grammar <file>', 'constrain the output to this GBNF grammar file (llama.cpp format)')
+    .option('--logit-bias <id=value>', 'add value in [-100, 100] to a token\'s logit; -100 bans it, 100 forces it (repeatable)', logitBiasEntry);
 }
 
 /** Parsed values of addModelOptions + addGenerationOptions. */
@@ -86,6 +102,9 @@ export interface CliGenerationValues extends CliModelValues {
   ignoreEos?: boolean;
   jsonSchema?: string;
   grammar?: string;
+  logitBias?: Record<number, number>;
+  /** generate --logprobs N: log-probabilities with N alternatives per token. */
+  logprobs?: number;
 }
 
 /** Maps CLI values to API options and validates them before the model loads (bad values: UsageError). */
@@ -104,6 +123,8 @@ export function toGenerateOptions(v: CliGenerationValues): GenerateOptions {
     ...(v.ignoreEos ? { ignoreEos: true } : {}),
     ...(v.jsonSchema !== undefined ? { jsonSchema: readJsonSchema(v.jsonSchema) } : {}),
     ...(v.grammar !== undefined ? { grammar: readText(v.grammar, '--grammar') } : {}),
+    ...(v.logitBias ? { logitBias: v.logitBias } : {}),
+    ...(v.logprobs !== undefined ? { logprobs: true, topLogprobs: v.logprobs } : {}),
   };
   for (const t of options.stopTokens ?? []) if (t < 0) throw new UsageError(`--stop-token must be a token id ≥ 0, got ${t}`);
   try {
@@ -149,6 +170,8 @@ const FLAGS: Record<string, string> = {
   stopTokens: '--stop-token',
   jsonSchema: '--json-schema',
   grammar: '--grammar',
+  logitBias: '--logit-bias',
+  topLogprobs: '--logprobs',
   threads: '--threads',
   simd: '--simd',
 };

@@ -5,11 +5,13 @@
  * iterable.
  */
 import { InvalidArgumentError, TokenizerError } from '../errors';
+import { tokenLogprobs, tokenTextOf } from '../scoring/logprobs';
 import { ModelState } from '../state/state';
 import type { Tokenizer } from '../tokenizer';
-import { resolveGenerateOptions, type Completion, type GenerateOptions, type GenerationChunk, type GenerationEnd, type FinishReason, type ResolvedGenerateOptions } from './options';
+import { resolveGenerateOptions, type TokenLogprob, type Completion, type GenerateOptions, type GenerationChunk, type GenerationEnd, type FinishReason, type ResolvedGenerateOptions } from './options';
 import { startConstraint } from './grammar';
 import { randomSeed, Xoshiro128 } from './rng';
+import { applyLogitBias } from './logit-bias';
 import { applyRepetitionPenalty, sampleToken } from './sampler';
 import { StopStringMatcher } from './stop';
 import { TextStreamDecoder } from './stream';
@@ -123,6 +125,8 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, GenerationEnd, und
       return m.stop !== undefined ? m.text : m.text + stopper.flush();
     };
 
+    const tokenText = o.topLogprobs > 0 ? tokenTextOf(tokenizer) : undefined;
+
     const round = o.signal ? PREFILL_ROUND_TOKENS : p.promptIds.length;
     let logits: Float32Array | undefined;
     for (let at = 0; at < p.promptIds.length; at += round) {
@@ -135,14 +139,19 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, GenerationEnd, und
     }
     let stepStart = clock.now();
     for (let generated = 1; ; generated++) {
-      let scored = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits!, recent, o.repetitionPenalty) : logits!;
+      const penalised = o.repetitionPenalty !== 1 && recent.length > 0 ? applyRepetitionPenalty(logits!, recent, o.repetitionPenalty) : logits!;
+      const scored = o.logitBias ? applyLogitBias(penalised, o.logitBias) : penalised;
+      // The grammar mask restricts what may be drawn, like top-k: logprobs report the distribution before it.
+      let allowed = scored;
       if (constraint) {
-        if (scored === logits) scored = new Float32Array(logits!);
-        await constraint.mask(scored); // tokens the grammar does not allow next: -Infinity
+        if (scored === logits || o.logprobs) allowed = new Float32Array(scored);
+        await constraint.mask(allowed); // tokens the grammar does not allow next: -Infinity
       }
-      const token = sampleToken(scored, o, rng);
+      const token = sampleToken(allowed, o, rng);
       if (generated === 1) clock.firstToken();
       else clock.decoded(stepStart);
+      // logprobs: the model's distribution after the penalty and logitBias, before temperature, the truncation filters and the grammar mask (as OpenAI reports them).
+      const logprobs = o.logprobs ? tokenLogprobs(scored, token, o.topLogprobs, tokenText) : undefined;
       let finish: FinishReason | undefined;
       let text: string;
       if (p.stopTokens.has(token)) {
@@ -158,7 +167,7 @@ async function* run(p: Plan): AsyncGenerator<GenerationChunk, GenerationEnd, und
         if (finish !== undefined && m.stop === undefined) text += release();
       }
       const last = finish === undefined ? undefined : end(finish, generated);
-      const chunk: GenerationChunk = last === undefined ? { token, text } : { token, text, ...last };
+      const chunk: GenerationChunk = last === undefined ? { token, text, ...logprobs } : { token, text, ...logprobs, ...last };
       o.onToken?.(chunk);
       yield chunk;
       if (last !== undefined) return last;
@@ -197,6 +206,7 @@ function isGenerationEnd(v: unknown): v is GenerationEnd {
 export async function collectCompletion(stream: AsyncIterable<GenerationChunk>): Promise<Completion> {
   const parts: string[] = [];
   const tokens: number[] = [];
+  const logprobs: TokenLogprob[] = [];
   let last: GenerationChunk | undefined;
   const it = stream[Symbol.asyncIterator]();
   for (let r = await it.next(); ; r = await it.next()) {
@@ -204,11 +214,13 @@ export async function collectCompletion(stream: AsyncIterable<GenerationChunk>):
       const end: unknown = isGenerationEnd(r.value) ? r.value : last;
       if (!isGenerationEnd(end)) throw new InvalidArgumentError('the generation stream ended without a finish reason');
       const { finishReason, promptTokens, generatedTokens, timings } = end;
-      return { text: parts.join(''), tokens, finishReason, promptTokens, generatedTokens, timings };
+      return { text: parts.join(''), tokens, finishReason, promptTokens, generatedTokens, timings, ...(logprobs.length > 0 ? { logprobs } : {}) };
     }
-    parts.push(r.value.text);
-    tokens.push(r.value.token);
-    last = r.value;
+    const chunk = r.value;
+    parts.push(chunk.text);
+    tokens.push(chunk.token);
+    if (chunk.logprob !== undefined) logprobs.push({ token: chunk.token, logprob: chunk.logprob, ...(chunk.topLogprobs ? { topLogprobs: chunk.topLogprobs } : {}) });
+    last = chunk;
   }
 }
 

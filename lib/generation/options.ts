@@ -5,6 +5,8 @@
 import { InvalidArgumentError } from '../errors';
 import { compileConstraint, type CompiledConstraint } from '../grammar';
 import type { ModelState } from '../state';
+import { MAX_TOP_LOGPROBS, type TopLogprob } from '../scoring/logprobs';
+import { resolveLogitBias, type LogitBias, type ResolvedLogitBias } from './logit-bias';
 import type { SamplingParams } from './sampler';
 
 /** Why generation ended: a stop token or stop string, maxTokens, or the AbortSignal. */
@@ -56,6 +58,14 @@ export interface GenerationChunk {
    * always '' for a model folder without a tokenizer).
    */
   text: string;
+  /**
+   * With `logprobs`: natural log of the sampled token's probability under the model's
+   * distribution at this step (after logitBias and repetitionPenalty, before temperature and the
+   * top-k / top-p / min-p filters, as OpenAI reports it).
+   */
+  logprob?: number;
+  /** With `topLogprobs: k`: the k most likely tokens at this step, best first, under the same distribution. */
+  topLogprobs?: TopLogprob[];
   /** Set on the last chunk only. */
   finishReason?: FinishReason;
   /** Set on the last chunk only: tokens fed as the prompt. */
@@ -75,6 +85,15 @@ export interface Completion {
   promptTokens: number;
   generatedTokens: number;
   timings: GenerationTimings;
+  /** With `logprobs`: one entry per generated token (the chunks' logprob and topLogprobs). */
+  logprobs?: TokenLogprob[];
+}
+
+/** A generated token with its log-probability (and alternatives), as complete() collects them. */
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  topLogprobs?: TopLogprob[];
 }
 
 /** How the next token is chosen. */
@@ -93,6 +112,11 @@ export interface SamplingOptions {
   repetitionLookback?: number;
   /** Seed of the sampler's PRNG: the same seed, prompt and options give the same output (default: random). */
   seed?: number;
+  /**
+   * Added to the logits of these token ids before sampling, as OpenAI's logit_bias: values in
+   * [-100, 100]; -100 bans the token, +100 forces it (every token without +100 is removed).
+   */
+  logitBias?: LogitBias;
 }
 
 /** Options of generate() and complete(). */
@@ -114,6 +138,10 @@ export interface GenerateOptions extends SamplingOptions {
    * position says how much it consumed.
    */
   signal?: AbortSignal;
+  /** Put each sampled token's log-probability on its chunk as `logprob` (default false). */
+  logprobs?: boolean;
+  /** Also put the k most likely tokens on each chunk as `topLogprobs` (0–20, default 0; k > 0 implies logprobs). */
+  topLogprobs?: number;
   /** Called with every chunk, before it is yielded. */
   onToken?: (chunk: GenerationChunk) => void;
   /**
@@ -155,11 +183,14 @@ export interface ResolvedGenerateOptions extends SamplingParams {
   state: ModelState | undefined;
   /** The checked jsonSchema or grammar, when one was given. */
   constraint: CompiledConstraint | undefined;
+  logprobs: boolean;
+  topLogprobs: number;
+  logitBias: ResolvedLogitBias | undefined;
 }
 
 const KNOWN = new Set([
   'maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'repetitionLookback', 'seed',
-  'stop', 'stopTokens', 'ignoreEos', 'signal', 'onToken', 'state', 'jsonSchema', 'grammar',
+  'stop', 'stopTokens', 'ignoreEos', 'signal', 'onToken', 'state', 'jsonSchema', 'grammar', 'logprobs', 'topLogprobs', 'logitBias',
 ]);
 
 function finite(name: string, v: unknown): number {
@@ -224,6 +255,8 @@ export function resolveGenerateOptions(options: GenerateOptions | undefined, voc
 
   if (o.ignoreEos !== undefined && typeof o.ignoreEos !== 'boolean') throw new InvalidArgumentError('ignoreEos must be a boolean');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal');
+  if (o.logprobs !== undefined && typeof o.logprobs !== 'boolean') throw new InvalidArgumentError(`logprobs must be a boolean, got ${String(o.logprobs)}`);
+  const topLogprobs = integer('topLogprobs', o.topLogprobs ?? 0, 0, MAX_TOP_LOGPROBS);
   if (o.onToken !== undefined && typeof o.onToken !== 'function') throw new InvalidArgumentError('onToken must be a function');
   if (o.seed !== undefined) {
     if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed)) throw new InvalidArgumentError(`seed must be a safe integer, got ${String(o.seed)}`, 'ERR_RG_OUT_OF_RANGE');
@@ -245,5 +278,8 @@ export function resolveGenerateOptions(options: GenerateOptions | undefined, voc
     onToken: o.onToken,
     state: o.state,
     constraint: resolveConstraint(o),
+    logprobs: o.logprobs === true || topLogprobs > 0,
+    topLogprobs,
+    logitBias: resolveLogitBias(o.logitBias, vocabSize),
   };
 }
