@@ -210,6 +210,79 @@ describe('response_format (structured output)', () => {
   });
 });
 
+/** log-softmax of a logits row, in float64 (the independent expectation for logprobs). */
+function logSoftmax(row: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of row) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of row) sum += Math.exp(v - max);
+  const lse = max + Math.log(sum);
+  return Float64Array.from(row, (v) => v - lse);
+}
+
+/** Every position's logits of `ids` from one prefill forward pass. */
+async function allLogits(ids: number[]): Promise<Float32Array[]> {
+  const state = model.createState();
+  try {
+    const flat = await model.forward(state, ids, { allLogits: true });
+    const V = model.config.vocabSize;
+    return ids.map((_, t) => flat.subarray(t * V, (t + 1) * V));
+  } finally {
+    state.dispose();
+  }
+}
+
+describe('logprobs and logit_bias', () => {
+  test('chat logprobs and top_logprobs equal the log-softmax of forward() logits, streamed and not', async () => {
+    const body = { model: MODEL, messages: [{ role: 'user' as const, content: 'def add(a, b):' }], max_tokens: 8, temperature: 0, logprobs: true, top_logprobs: 3 };
+    const r = await s.client.chat.completions.create(body);
+    const content = r.choices[0]!.logprobs!.content!;
+    expect(content).toHaveLength(8);
+    const session = model.createChatSession();
+    const prompt = session.turnTokens('def add(a, b):');
+    session.dispose();
+    const want = await chatSessionReply('def add(a, b):', 8);
+    const rows = await allLogits([...prompt, ...want.tokens]);
+    content.forEach((entry, i) => {
+      const lp = logSoftmax(rows[prompt.length - 1 + i]!);
+      expect(entry.token).toBe(model.tokenizer.decode([want.tokens[i]!]));
+      expect(entry.logprob).toBeCloseTo(lp[want.tokens[i]!]!, 4);
+      const best = Array.from(lp.keys()).sort((a, b) => lp[b]! - lp[a]! || a - b).slice(0, 3);
+      expect(entry.top_logprobs.map((t) => t.logprob)).toEqual(best.map((id) => expect.closeTo(lp[id]!, 4)));
+      expect(entry.top_logprobs[0]!.token).toBe(entry.token); // greedy: the chosen token is the best one
+      expect(entry.bytes).toEqual(Array.from(Buffer.from(entry.token, 'utf8')));
+    });
+    const stream = await s.client.chat.completions.create({ ...body, stream: true });
+    const streamed: number[] = [];
+    for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []).map((e) => e.logprob));
+    expect(streamed).toEqual(content.map((e) => e.logprob));
+  });
+
+  test('completions logprobs: tokens, token_logprobs, top_logprobs, text_offset', async () => {
+    const ids = model.tokenizer.encode('import os\n', { addBos: true });
+    const r = await s.client.completions.create({ model: MODEL, prompt: 'import os\n', max_tokens: 6, temperature: 0, logprobs: 2 });
+    const lp = r.choices[0]!.logprobs!;
+    const want = await model.complete('import os\n', { maxTokens: 6, temperature: 0 });
+    const rows = await allLogits([...ids, ...want.tokens]);
+    expect(lp.tokens).toEqual(want.tokens.map((t) => model.tokenizer.decode([t])));
+    lp.token_logprobs!.forEach((v, i) => expect(v).toBeCloseTo(logSoftmax(rows[ids.length - 1 + i]!)[want.tokens[i]!]!, 4));
+    expect(lp.top_logprobs!.every((m) => Object.keys(m!).length >= 1 && Object.keys(m!).length <= 2)).toBe(true);
+    let at = 0;
+    lp.text_offset!.forEach((o, i) => {
+      expect(o).toBe(at);
+      at += lp.tokens![i]!.length;
+    });
+  });
+
+  test('logit_bias: +100 forces a token, -100 bans the greedy choice', async () => {
+    const forced = (await s.client.completions.create({ model: MODEL, prompt: 'x = ', max_tokens: 4, temperature: 0, logit_bias: { '300': 100 }, return_token_ids: true } as never)) as unknown as { choices: { token_ids: number[] }[] };
+    expect(forced.choices[0]!.token_ids).toEqual([300, 300, 300, 300]);
+    const plain = await model.complete('x = ', { maxTokens: 1, temperature: 0 });
+    const banned = (await s.client.completions.create({ model: MODEL, prompt: 'x = ', max_tokens: 1, temperature: 0, logit_bias: { [String(plain.tokens[0])]: -100 }, return_token_ids: true } as never)) as unknown as { choices: { token_ids: number[] }[] };
+    expect(banned.choices[0]!.token_ids[0]).not.toBe(plain.tokens[0]);
+  });
+});
+
 describe('return_token_ids (extension)', () => {
   test('token ids of the prompt and of each choice, whole and streamed, equal the library\'s', async () => {
     const want = await model.complete('def sort(xs):\n', { maxTokens: 10, temperature: 0 });

@@ -32,7 +32,6 @@ export interface GenerationPlan {
 function refuseUnsupported(body: ChatCompletionBody | CompletionBody): void {
   if (body.frequency_penalty) throw notSupported('frequency_penalty', 'frequency_penalty (other than 0)');
   if (body.presence_penalty) throw notSupported('presence_penalty', 'presence_penalty (other than 0); repetition_penalty is');
-  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw notSupported('logit_bias');
 }
 
 /** Checks the sampling fields of either endpoint and resolves them for a prompt of `promptTokens`. */
@@ -62,6 +61,7 @@ export function generationPlan(body: ChatCompletionBody | CompletionBody, prompt
     minP: body.min_p ?? d.minP,
     repetitionPenalty: body.repetition_penalty ?? d.repetitionPenalty,
     ...(stop !== undefined ? { stop } : {}),
+    ...(body.logit_bias && Object.keys(body.logit_bias).length > 0 ? { logitBias: body.logit_bias } : {}),
   };
   return {
     options,
@@ -92,15 +92,25 @@ export function responseFormatOptions(body: ChatCompletionBody): { jsonSchema?: 
   return { jsonSchema };
 }
 
+/** Chat's logprobs fields as generation options (top_logprobs needs logprobs: true, as OpenAI requires). */
+export function chatLogprobOptions(body: ChatCompletionBody): { logprobs?: boolean; topLogprobs?: number } {
+  if (body.top_logprobs != null && !body.logprobs) throw new ApiError(400, 'top_logprobs needs logprobs: true', { param: 'top_logprobs', code: 'invalid_value' });
+  return body.logprobs ? { logprobs: true, topLogprobs: body.top_logprobs ?? 0 } : {};
+}
+
+/** Completions' logprobs (the number of alternatives per position) as generation options. */
+export function completionLogprobOptions(body: CompletionBody): { logprobs?: boolean; topLogprobs?: number } {
+  if (body.logprobs == null) return {};
+  if (body.echo) throw notSupported('logprobs', 'logprobs together with echo (log-probabilities of the prompt)');
+  return { logprobs: true, topLogprobs: body.logprobs };
+}
+
 /** Chat-only fields that are not wired yet. */
 export function refuseUnsupportedChat(body: ChatCompletionBody): void {
-  if (body.logprobs) throw notSupported('logprobs');
-  if (body.top_logprobs != null) throw notSupported('top_logprobs');
   if (body.stream_options && !body.stream) throw new ApiError(400, 'stream_options is only allowed when stream is true', { param: 'stream_options', code: 'invalid_value' });
 }
 
 /** Completion-only fields that are not wired yet. */
 export function refuseUnsupportedCompletion(body: CompletionBody): void {
-  if (body.logprobs != null) throw notSupported('logprobs');
   if (body.stream_options && !body.stream) throw new ApiError(400, 'stream_options is only allowed when stream is true', { param: 'stream_options', code: 'invalid_value' });
 }

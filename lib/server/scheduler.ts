@@ -12,7 +12,7 @@
 import { createHash } from 'crypto';
 
 import type { ForwardBatcher } from '../generation/batcher';
-import type { Completion, GenerateOptions, GenerationChunk } from '../generation';
+import type { Completion, GenerateOptions, GenerationChunk, TokenLogprob } from '../generation';
 import { GENERATION_DEFAULTS } from '../generation';
 import type { RecurrentGemma } from '../model';
 import type { ModelState } from '../state';
@@ -55,6 +55,8 @@ export interface ChoiceResult {
   text: string;
   tokens: number[];
   finishReason: Completion['finishReason'];
+  /** With the logprobs option: one entry per token of the text (a closing stop token is left out). */
+  logprobs?: TokenLogprob[];
 }
 
 export interface SequenceResult {
@@ -93,6 +95,11 @@ export class Scheduler {
     this.stopTokens = new Set([tokenizer?.eosId ?? model.config.eosTokenId, ...(tokenizer?.endOfTurnId !== undefined ? [tokenizer.endOfTurnId] : [])]);
     const modelKey = createHash('sha256').update(`${model.fingerprint.config}\0${model.fingerprint.weights}`).digest('hex').slice(0, 32);
     this.redis = options.redis ? new RedisStateTier(options.redis, modelKey, options.log) : undefined;
+  }
+
+  /** Whether `id` ends an answer by itself (`<eos>`, `<end_of_turn>`): it is not part of the text. */
+  isStopToken(id: number): boolean {
+    return this.stopTokens.has(id);
   }
 
   /** Reserves slots for `n` sequences (429 when the queue is full); resolves to their release function. */
@@ -172,7 +179,8 @@ export class Scheduler {
       await this.batcher.forward(state, [last]); // the loop does not feed its last token
       await this.store([...ids, ...tokens], state, true);
     }
-    return { index, text: completion.text, tokens, finishReason };
+    const logprobs = completion.logprobs && (finishReason === 'stop' && this.stopTokens.has(last) ? completion.logprobs.slice(0, -1) : completion.logprobs);
+    return { index, text: completion.text, tokens, finishReason, ...(logprobs ? { logprobs } : {}) };
   }
 
   /** Caches `state` (taking ownership) under `tokens`; the Redis write is awaited when `wait`. */

@@ -2,7 +2,9 @@
 import { randomBytes } from 'crypto';
 
 import type { ServerContext } from '../context';
-import { generationPlan, refuseUnsupportedChat, responseFormatOptions } from '../params';
+import { chatLogprobOptions, generationPlan, refuseUnsupportedChat, responseFormatOptions } from '../params';
+import { chatLogprob, entryOf } from '../logprobs';
+import { tokenTextOf } from '../../scoring/logprobs';
 import { renderChat } from '../chat-prompt';
 import { chatCompletionBodySchema, type ChatCompletionBody } from '../schemas';
 import { finishReason, runGeneration, type EndpointShape } from './run';
@@ -17,14 +19,21 @@ export function registerChat(ctx: ServerContext): void {
     const prompt = renderChat(template, tokenizer, body.messages);
     const plan = generationPlan(body, prompt.ids.length, ctx.limits, 'messages');
     Object.assign(plan.options, responseFormatOptions(body));
+    Object.assign(plan.options, chatLogprobOptions(body));
+    const withLogprobs = plan.options.logprobs === true;
+    const tokenText = tokenTextOf(tokenizer);
     const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
     const created = Math.floor(Date.now() / 1000);
     const head = { id, object: 'chat.completion.chunk', created, model: ctx.modelId, system_fingerprint: ctx.systemFingerprint };
     const usageField = plan.includeUsage ? { usage: null } : {};
-    const chunk = (index: number, delta: Record<string, unknown>, reason: string | null) => ({ ...head, choices: [{ index, delta, logprobs: null, finish_reason: reason }], ...usageField });
+    const chunk = (index: number, delta: Record<string, unknown>, reason: string | null, logprobs: unknown = null) => ({ ...head, choices: [{ index, delta, logprobs, finish_reason: reason }], ...usageField });
     const shape: EndpointShape = {
       opening: (index) => chunk(index, { role: 'assistant', content: '' }, null),
-      text: (index, text) => chunk(index, { content: text }, null),
+      text: (index, text, c, owns) => {
+        const e = withLogprobs && owns ? entryOf(c) : undefined;
+        return chunk(index, { content: text }, null, e ? { content: [chatLogprob(e, tokenText)], refusal: null } : null);
+      },
+      everyToken: withLogprobs,
       finish: (index, reason) => chunk(index, {}, reason),
       usage: (usage) => ({ ...head, choices: [], usage }),
       body: (r) => ({
@@ -33,7 +42,12 @@ export function registerChat(ctx: ServerContext): void {
         created,
         model: ctx.modelId,
         system_fingerprint: ctx.systemFingerprint,
-        choices: r.choices.map((c) => ({ index: c.index, message: { role: 'assistant', content: c.text, refusal: null }, logprobs: null, finish_reason: finishReason(c) })),
+        choices: r.choices.map((c) => ({
+          index: c.index,
+          message: { role: 'assistant', content: c.text, refusal: null },
+          logprobs: withLogprobs ? { content: (c.logprobs ?? []).map((e) => chatLogprob(e, tokenText)), refusal: null } : null,
+          finish_reason: finishReason(c),
+        })),
         usage: ctx.usage(r),
       }),
     };

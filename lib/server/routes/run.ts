@@ -32,9 +32,12 @@ export function finishReason(c: Pick<ChoiceResult, 'finishReason'>): 'stop' | 'l
 export interface EndpointShape {
   /** Stream chunks: the first of a choice (e.g. the assistant role), or undefined for none. */
   opening?(index: number): unknown;
-  /** A chunk carrying new text of a choice (and, with tokenIds, the token that completed it). */
-  text(index: number, text: string, token: number): unknown;
-  /** Send a chunk for every token, also when it completes no text yet (return_token_ids). */
+  /**
+   * A chunk carrying new text of a choice and the generation chunk it came from (its token, and
+   * its logprobs unless the token is a closing stop token: `ownsToken` false).
+   */
+  text(index: number, text: string, chunk: GenerationChunk, ownsToken: boolean): unknown;
+  /** Send a chunk for every token, also when it completes no text yet (return_token_ids, logprobs). */
   everyToken?: boolean;
   /** The closing chunk of a choice. */
   finish(index: number, reason: 'stop' | 'length'): unknown;
@@ -89,7 +92,8 @@ export async function runGeneration(
       if (first !== undefined) sse.send(first);
     }
     const onChunk = (index: number, chunk: GenerationChunk) => {
-      if (chunk.text.length > 0 || shape.everyToken) sse.send(shape.text(index, chunk.text, chunk.token));
+      const ownsToken = !(chunk.finishReason === 'stop' && scheduler.isStopToken(chunk.token));
+      if (chunk.text.length > 0 || (shape.everyToken && ownsToken)) sse.send(shape.text(index, chunk.text, chunk, ownsToken));
       if (chunk.finishReason !== undefined && chunk.finishReason !== 'abort') sse.send(shape.finish(index, finishReason({ finishReason: chunk.finishReason })));
     };
     try {
