@@ -164,7 +164,12 @@ describe('404, 401, 413, 429', () => {
     const busy = await startServer(model, { maxBatch: 1, maxQueue: 1 });
     try {
       const body = { model: MODEL, prompt: 'def a():\n', max_tokens: 60, temperature: 0 };
-      const first = postJson(`${busy.url}/v1/completions`, body);
+      // The first request streams, and we stop reading after its first chunk: it stays admitted
+      // (stalled on its consumer) however fast the machine is, until we cancel it.
+      const controller = new AbortController();
+      const first = await fetch(`${busy.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, max_tokens: 4000, stream: true }), signal: controller.signal });
+      const reader = first.body!.getReader();
+      await reader.read();
       expect(await waitFor(async () => (await health(busy.url)).active_sequences === 1)).toBe(true);
       const second = postJson(`${busy.url}/v1/completions`, body);
       expect(await waitFor(async () => (await health(busy.url)).queue_depth === 1)).toBe(true);
@@ -174,7 +179,8 @@ describe('404, 401, 413, 429', () => {
       expectOpenAIError(third.json, null, 'queue_full');
       expect(third.json.error.type).toBe('rate_limit_error');
       const want = await model.complete('def a():\n', { maxTokens: 60, temperature: 0 });
-      expect((await first).json.choices[0].text).toBe(want.text);
+      controller.abort(); // the client goes away: its slot frees and the queued request runs
+      await reader.cancel().catch(() => undefined);
       expect((await second).json.choices[0].text).toBe(want.text);
       const n = await postJson(`${busy.url}/v1/completions`, { ...body, n: 2 });
       expectOpenAIError(n.json, 'n');
@@ -189,14 +195,26 @@ describe('lifecycle', () => {
     const server = createServer(model, { log: false, shutdownGraceMs: 30_000 });
     const url = await server.listen({ port: 0 });
     const port = Number(new URL(url).port);
-    const running = postJson(`${url}/v1/completions`, { model: MODEL, prompt: 'import sys\n', max_tokens: 30, temperature: 0 });
-    expect(await waitFor(async () => (await health(url)).active_sequences === 1)).toBe(true);
+    // A streamed request whose first chunk has arrived is certainly running (polling /health could
+    // miss a short request on a fast machine).
+    const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, prompt: 'import sys\n', max_tokens: 30, temperature: 0, stream: true }) });
+    expect(r.status).toBe(200);
+    const reader = r.body!.getReader();
+    let body = Buffer.from((await reader.read()).value ?? new Uint8Array()).toString('utf8');
     const closing = server.close();
     const refused = await postJson(`${url}/v1/completions`, { model: MODEL, prompt: 'x', max_tokens: 2 });
     expect(refused.status).toBe(503);
     expectOpenAIError(refused.json, null, 'server_shutdown');
+    for (let i = 0; i < 10_000; i++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      body += Buffer.from(value).toString('utf8');
+    }
+    const events = body.split('\n\n').filter((e) => e.startsWith('data: ') && e !== 'data: [DONE]');
+    const text = events.map((e) => (JSON.parse(e.slice(6)) as { choices: { text: string }[] }).choices[0]?.text ?? '').join('');
+    expect(body).toContain('data: [DONE]');
     const want = await model.complete('import sys\n', { maxTokens: 30, temperature: 0 });
-    expect((await running).json.choices[0].text).toBe(want.text);
+    expect(text).toBe(want.text);
     await closing;
     // The port is free again: we can bind it ourselves.
     await new Promise<void>((resolve, reject) => {
