@@ -46,6 +46,7 @@ class ThreadPool {
   struct alignas(64) Share {
     std::atomic<int64_t> next{0};
     int64_t end = 0;
+    int64_t chunk = 1;  // a quarter of the share (whole grains): each call of the job covers this much
   };
   void worker_loop(int self);
   void run_shares(int self);
