@@ -7,6 +7,7 @@
  */
 import { applyTokenMask, compileConstraint, engineVocabulary, TokenConstraint, tokenBytes, type ConstraintSpec, type TokenVocabulary } from '../lib/grammar';
 import { Recogniser } from './helpers/grammar-recogniser';
+import { rng } from '../lib/synth';
 
 const SPECIAL = ['<pad>', '<eos>', '<bos>'];
 const EOS = 1;
@@ -47,17 +48,6 @@ function maskIds(mask: Int32Array): Set<number> {
 
 const name = (ids: Iterable<number>) => [...ids].map((i) => JSON.stringify(PIECES[i])).sort().join(' ');
 
-/** mulberry32: a seeded walk, reproducible across runs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CASES: Array<[string, ConstraintSpec]> = [
   ['letters with bounds', { grammar: 'root ::= ("a" | "b" "c"?){2,5} "x"?' }],

