@@ -7,10 +7,10 @@
 namespace rg {
 
 #if defined(__x86_64__) || defined(_M_X64)
-static void cpuid(int leaf, int sub, unsigned r[4]) {
+void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
 #if defined(_MSC_VER)
   int out[4];
-  __cpuidex(out, leaf, sub);
+  __cpuidex(out, static_cast<int>(leaf), static_cast<int>(sub));
   for (int i = 0; i < 4; ++i) r[i] = static_cast<unsigned>(out[i]);
 #else
   __asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));

@@ -12,4 +12,9 @@ struct CpuFeatures {
 
 CpuFeatures detect_cpu_features();
 
+#if defined(__x86_64__) || defined(_M_X64)
+// The CPUID instruction: r = {eax, ebx, ecx, edx} of `leaf` / `sub` (shared with cpu_identity.cc).
+void cpuid(unsigned leaf, unsigned sub, unsigned r[4]);
+#endif
+
 }  // namespace rg

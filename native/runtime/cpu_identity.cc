@@ -1,11 +1,10 @@
 #include "cpu_identity.h"
 
+#include "cpu_features.h"
+
 #include <cstring>
 #include <mutex>
 
-#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
-#include <intrin.h>
-#endif
 #if defined(__linux__) && (defined(__x86_64__) || defined(_M_X64))
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,17 +12,6 @@
 
 namespace rg {
 
-#if defined(__x86_64__) || defined(_M_X64)
-static void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
-#if defined(_MSC_VER)
-  int out[4];
-  __cpuidex(out, static_cast<int>(leaf), static_cast<int>(sub));
-  for (int i = 0; i < 4; ++i) r[i] = static_cast<unsigned>(out[i]);
-#else
-  __asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
-#endif
-}
-#endif
 
 CpuIdentity cpu_identity() {
   CpuIdentity id;
