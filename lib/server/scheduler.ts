@@ -9,7 +9,6 @@
  * state that has consumed prompt + answer is cached under those exact tokens, which is what the
  * client's next turn starts with.
  */
-import { createHash } from 'crypto';
 
 import type { ForwardBatcher } from '../generation/batcher';
 import type { Completion, GenerateOptions, GenerationChunk, TokenLogprob } from '../generation';
@@ -93,7 +92,8 @@ export class Scheduler {
     this.keys = new PrefixKeys(model.fingerprint);
     const tokenizer = model.hasTokenizer ? model.tokenizer : undefined;
     this.stopTokens = new Set([tokenizer?.eosId ?? model.config.eosTokenId, ...(tokenizer?.endOfTurnId !== undefined ? [tokenizer.endOfTurnId] : [])]);
-    const modelKey = createHash('sha256').update(`${model.fingerprint.config}\0${model.fingerprint.weights}`).digest('hex').slice(0, 32);
+    // The key of the empty prefix is already a digest of the model's fingerprint: it names the model.
+    const modelKey = this.keys.key([]).slice(0, 32);
     this.redis = options.redis ? new RedisStateTier(options.redis, modelKey, options.log) : undefined;
   }
 
